@@ -1,0 +1,172 @@
+"""Settings of a Cloud Run pool (push types and the Cloud Run worker types)."""
+
+from __future__ import annotations
+
+import re
+from difflib import get_close_matches
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from components.config.base import ConfigModel
+
+# Regions where Cloud Run and Artifact Registry are both offered.
+CLOUD_RUN_REGIONS = frozenset(
+    [
+        "africa-south1",
+        "asia-east1",
+        "asia-east2",
+        "asia-northeast1",
+        "asia-northeast2",
+        "asia-northeast3",
+        "asia-south1",
+        "asia-south2",
+        "asia-southeast1",
+        "asia-southeast2",
+        "australia-southeast1",
+        "australia-southeast2",
+        "europe-central2",
+        "europe-north1",
+        "europe-north2",
+        "europe-southwest1",
+        "europe-west1",
+        "europe-west2",
+        "europe-west3",
+        "europe-west4",
+        "europe-west6",
+        "europe-west8",
+        "europe-west9",
+        "europe-west10",
+        "europe-west12",
+        "me-central1",
+        "me-central2",
+        "me-west1",
+        "northamerica-northeast1",
+        "northamerica-northeast2",
+        "northamerica-south1",
+        "southamerica-east1",
+        "southamerica-west1",
+        "us-central1",
+        "us-east1",
+        "us-east4",
+        "us-east5",
+        "us-south1",
+        "us-west1",
+        "us-west2",
+        "us-west3",
+        "us-west4",
+    ]
+)
+
+_PROJECT_ID = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
+_ACCOUNT_ID = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
+_REPOSITORY_ID = re.compile(r"^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$")
+_ROLE = re.compile(r"^(roles|projects/[a-z][a-z0-9-]+/roles|organizations/\d+/roles)/[\w.]+$")
+
+
+class CloudRunNames(ConfigModel):
+    """Physical names; the defaults are the ones Prefect's `--provision-infra` uses."""
+
+    service_account: str = "prefect-cloud-run"
+    """Account ID of the service account Prefect acts as (its key goes into the block)."""
+    runtime_service_account: str = "prefect-cloud-run-jobs"
+    """Account ID of the service account the Cloud Run jobs run as."""
+    repository: str = "prefect-images"
+    """Artifact Registry repository for flow images."""
+
+    @field_validator("service_account", "runtime_service_account")
+    @classmethod
+    def _account_id(cls, value: str) -> str:
+        if not _ACCOUNT_ID.match(value):
+            raise ValueError(
+                f"{value!r} is not a valid service account ID; allowed: 6-30 characters, "
+                "lowercase letters, digits and hyphens, starting with a letter, "
+                "not ending with a hyphen"
+            )
+        return value
+
+    @field_validator("repository")
+    @classmethod
+    def _repository_id(cls, value: str) -> str:
+        if not _REPOSITORY_ID.match(value):
+            raise ValueError(
+                f"{value!r} is not a valid Artifact Registry repository ID; allowed: "
+                "1-63 lowercase letters, digits and hyphens, starting with a letter"
+            )
+        return value
+
+
+class CloudRunSettings(ConfigModel):
+    """The `gcp` section of a Cloud Run pool."""
+
+    project: str
+    """GCP project ID that hosts the pool's jobs, registry and service accounts."""
+    region: str = "us-central1"
+    """Region of the Cloud Run jobs and of the image repository."""
+    names: CloudRunNames = CloudRunNames()
+    service_account_user_scope: Literal["runtime-account", "project"] = "runtime-account"
+    """Where Prefect's account may act as (`iam.serviceAccountUser`): only on the runtime
+    account (least privilege), or on every service account of the project, as the helper does."""
+    runtime_roles: list[str] = Field(default_factory=list)
+    """Project roles for the runtime account, for what the flow code itself needs."""
+    delete_untagged_images_after_days: int | None = Field(default=None, ge=1, le=3650)
+    """If set, a cleanup policy deletes untagged images older than this."""
+    enable_services: bool = True
+    """Enable run, artifactregistry and iam APIs (never disabled on destroy)."""
+    key_generation: int = Field(default=1, ge=1)
+    """Bump to rotate the service-account key: a new key is created and put in the block,
+    then the old key is deleted."""
+
+    @field_validator("project")
+    @classmethod
+    def _project_id(cls, value: str) -> str:
+        if not _PROJECT_ID.match(value):
+            raise ValueError(
+                f"{value!r} is not a valid GCP project ID; allowed: 6-30 characters, "
+                "lowercase letters, digits and hyphens, starting with a letter, "
+                "not ending with a hyphen"
+            )
+        return value
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, value: str) -> str:
+        if value not in CLOUD_RUN_REGIONS:
+            hint = get_close_matches(value, CLOUD_RUN_REGIONS, n=1)
+            did_you_mean = f" (did you mean {hint[0]!r}?)" if hint else ""
+            raise ValueError(
+                f"{value!r} is not a Cloud Run region{did_you_mean}; allowed: "
+                + ", ".join(sorted(CLOUD_RUN_REGIONS))
+            )
+        return value
+
+    @field_validator("runtime_roles")
+    @classmethod
+    def _roles(cls, roles: list[str]) -> list[str]:
+        bad = [r for r in roles if not _ROLE.match(r)]
+        if bad:
+            raise ValueError(
+                f"{bad[0]!r} is not an IAM role name; allowed: roles/<name>, "
+                "projects/<project>/roles/<name> or organizations/<id>/roles/<name>"
+            )
+        return roles
+
+    def physical_names(self) -> list[tuple[str, str, str]]:
+        """(what, where it must be unique, config key suffix) for collision checks."""
+        return [
+            (
+                f"service account {self.names.service_account!r}",
+                f"project {self.project}",
+                "gcp.names.service_account",
+            ),
+            (
+                f"service account {self.names.runtime_service_account!r}",
+                f"project {self.project}",
+                "gcp.names.runtime_service_account",
+            ),
+            (
+                f"repository {self.names.repository!r}",
+                f"project {self.project}, region {self.region}",
+                "gcp.names.repository",
+            ),
+        ]

@@ -1,0 +1,153 @@
+"""The whole stack config: the pools, and what every pool shares."""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import Field, field_validator, model_validator
+
+from components.config.base import ConfigModel
+from components.config.gcp import CloudRunSettings
+from components.config.pool_types import POOL_KINDS, SUPPORTED_CLOUDS, Cloud, PoolKind, PoolType
+
+# Prefect block names allow lowercase letters, digits and dashes; pool names become part
+# of block names, child resource names and cloud labels, so they follow the same rule.
+_POOL_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+_BLOCK_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
+# GCP label rules are the strictest of the clouds we tag.
+_GCP_LABEL_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
+_GCP_LABEL_VALUE = re.compile(r"^[a-z0-9_-]{0,63}$")
+
+
+class PoolConfig(ConfigModel):
+    """One Prefect work pool and the cloud infrastructure behind it."""
+
+    name: str
+    """Work-pool name in Prefect; also names the credentials block and the cloud resources."""
+    type: PoolType
+    description: str | None = None
+    credentials_block_name: str | None = None
+    """Override of the credentials block's name (default as Prefect's helper names it)."""
+    gcp: CloudRunSettings | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _pool_name(cls, value: str) -> str:
+        if value.lower().startswith("prefect"):
+            raise ValueError(
+                f"{value!r} is refused by Prefect: work-pool names may not start with 'prefect'"
+            )
+        if not _POOL_NAME.match(value):
+            raise ValueError(
+                f"{value!r} is not a valid pool name; allowed: 1-63 lowercase letters, digits "
+                "and dashes, starting and ending with a letter or digit"
+            )
+        return value
+
+    @field_validator("credentials_block_name")
+    @classmethod
+    def _block_name(cls, value: str | None) -> str | None:
+        if value is not None and not _BLOCK_NAME.match(value):
+            raise ValueError(
+                f"{value!r} is not a valid Prefect block name; allowed: lowercase letters, "
+                "digits and dashes"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _settings_match_type(self) -> PoolConfig:
+        cloud = self.kind.cloud
+        if cloud not in SUPPORTED_CLOUDS:
+            supported = sorted(
+                t.value for t, k in POOL_KINDS.items() if k.cloud in SUPPORTED_CLOUDS
+            )
+            raise ValueError(
+                f"pool type {self.type.value!r} is not yet supported by this version of "
+                f"pushpools; supported types: {', '.join(supported)}"
+            )
+        for other in Cloud:
+            section = getattr(self, other.value, None)
+            if other is cloud and section is None and other.value in type(self).model_fields:
+                raise ValueError(
+                    f"pool {self.name!r} of type {self.type.value!r} needs a {other.value!r} "
+                    "section with its cloud settings"
+                )
+            if other is not cloud and section is not None:
+                raise ValueError(
+                    f"pool {self.name!r} of type {self.type.value!r} cannot have a "
+                    f"{other.value!r} section; it takes {cloud.value!r}"
+                )
+        return self
+
+    @property
+    def kind(self) -> PoolKind:
+        return POOL_KINDS[self.type]
+
+    @property
+    def block_name(self) -> str | None:
+        if self.kind.block_type_slug is None:
+            return None
+        return self.credentials_block_name or self.kind.default_block_name.format(pool=self.name)
+
+    def physical_names(self) -> list[tuple[str, str, str]]:
+        section = getattr(self, self.kind.cloud.value, None)
+        names = section.physical_names() if hasattr(section, "physical_names") else []
+        if self.block_name is not None:
+            names.append(
+                (
+                    f"credentials block {self.block_name!r}",
+                    f"block type {self.kind.block_type_slug}",
+                    "credentials_block_name",
+                )
+            )
+        return names
+
+
+class StackConfig(ConfigModel):
+    """Everything under the `pushpools:` namespace of a stack config."""
+
+    pools: list[PoolConfig] = Field(min_length=1)
+    labels: dict[str, str] = Field(default_factory=dict)
+    """Labels (GCP) / tags (AWS, Azure) for every resource, besides `managed-by: pushpools`
+    and `prefect-work-pool: <pool>`."""
+
+    @model_validator(mode="after")
+    def _pools_do_not_collide(self) -> StackConfig:
+        problems: list[str] = []
+        seen_pools: dict[str, int] = {}
+        seen_names: dict[tuple[str, str], int] = {}
+        for index, pool in enumerate(self.pools):
+            if pool.name in seen_pools:
+                problems.append(
+                    f"pushpools:pools[{index}].name: {pool.name!r} is already the name of "
+                    f"pools[{seen_pools[pool.name]}]; pool names must be unique"
+                )
+            seen_pools.setdefault(pool.name, index)
+            for what, where, key in pool.physical_names():
+                first = seen_names.setdefault((what, where), index)
+                if first != index:
+                    problems.append(
+                        f"pushpools:pools[{index}].{key}: {what} in {where} is already used by "
+                        f"pool {self.pools[first].name!r}; give one of them another name"
+                    )
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+    @model_validator(mode="after")
+    def _labels_fit_every_cloud_in_use(self) -> StackConfig:
+        if any(p.kind.cloud is Cloud.GCP for p in self.pools):
+            for key, value in self.labels.items():
+                if not _GCP_LABEL_KEY.match(key):
+                    raise ValueError(
+                        f"pushpools:labels.{key}: key {key!r} is not allowed on GCP resources; "
+                        "allowed: lowercase letters, digits, '_' and '-', starting with a letter, "
+                        "at most 63 characters"
+                    )
+                if not _GCP_LABEL_VALUE.match(value):
+                    raise ValueError(
+                        f"pushpools:labels.{key}: value {value!r} is not allowed on GCP "
+                        "resources; allowed: lowercase letters, digits, '_' and '-', "
+                        "at most 63 characters"
+                    )
+        return self

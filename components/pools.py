@@ -1,0 +1,27 @@
+"""From a pool's config to the component of its cloud.
+
+Each cloud's module (and so its provider SDK, hundreds of megabytes) is imported only
+when a stack declares a pool of that cloud.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import pulumi
+
+from components.config import Cloud, PoolConfig
+from components.pool_component import PoolComponent
+
+# cloud -> (module, component class)
+_COMPONENTS: dict[Cloud, tuple[str, str]] = {
+    Cloud.GCP: ("components.cloud_run", "CloudRunPushPool"),
+}
+
+
+def build_pool(
+    pool: PoolConfig, stack_labels: dict[str, str], opts: pulumi.ResourceOptions | None = None
+) -> PoolComponent:
+    module_name, class_name = _COMPONENTS[pool.kind.cloud]
+    component_class = getattr(importlib.import_module(module_name), class_name)
+    return component_class(pool, stack_labels, opts)

@@ -1,0 +1,193 @@
+"""An offline Pulumi engine: runs a stack program on the SDK's mock engine.
+
+The offline plan and the tests share this one engine. It behaves like the real
+engine wherever a lax mock would let a test pass falsely:
+
+- outputs a provider schema marks secret (``additionalSecretOutputs``, such as a
+  service-account key's ``privateKey``) come back secret, as the engine marks them;
+- an output whose input of the same name was secret stays secret;
+- a resource type or invoke that no provider mock knows is an error, not ``{}``;
+- inputs are recorded under their wire (camelCase) names, as providers receive them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+from pulumi.runtime import mocks, rpc, settings
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from pushpools.provider_mocks import ProviderMocks
+
+STACK_TYPE = "pulumi:pulumi:Stack"
+
+
+@dataclass(frozen=True)
+class Registration:
+    """One resource as the engine saw it: its inputs and the outputs it got back."""
+
+    urn: str
+    type: str
+    name: str
+    parent: str | None
+    custom: bool
+    inputs: dict[str, Any]
+    outputs: dict[str, Any]
+    """Provider outputs; secret values are wrapped as the wire format wraps them."""
+
+
+@dataclass
+class ProgramRun:
+    """What a program run declared: every resource and every stack output."""
+
+    project: str
+    stack: str
+    resources: list[Registration] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    """Stack outputs, resolved; secret ones wrapped with :func:`secret`."""
+    invokes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    def find(self, type_: str, name: str | None = None) -> list[Registration]:
+        """The registered resources of a type token, optionally with one logical name."""
+        return [r for r in self.resources if r.type == type_ and (name is None or r.name == name)]
+
+    def one(self, type_: str, name: str | None = None) -> Registration:
+        found = self.find(type_, name)
+        if len(found) != 1:
+            raise AssertionError(f"expected one {type_} {name or ''}, found {len(found)}")
+        return found[0]
+
+
+def secret(value: Any) -> dict[str, Any]:
+    """Wrap a value the way the wire format marks a secret."""
+    return rpc.wrap_rpc_secret(value)
+
+
+def is_secret(value: Any) -> bool:
+    return rpc.is_rpc_secret(value)
+
+
+def reveal(value: Any) -> Any:
+    """Unwrap every secret marker in a value (for assertions on the payload itself)."""
+    if is_secret(value):
+        return reveal(rpc.unwrap_rpc_secret(value))
+    if isinstance(value, dict):
+        return {k: reveal(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [reveal(v) for v in value]
+    return value
+
+
+def contains_secret(value: Any) -> bool:
+    if is_secret(value):
+        return True
+    if isinstance(value, dict):
+        return any(contains_secret(v) for v in value.values())
+    if isinstance(value, list):
+        return any(contains_secret(v) for v in value)
+    return False
+
+
+class FaithfulMonitor(mocks.MockMonitor):
+    """The SDK's mock monitor, plus the engine's secret rules and a record of the graph."""
+
+    def __init__(self, provider_mocks: ProviderMocks, run: ProgramRun) -> None:
+        super().__init__(provider_mocks)
+        self._run = run
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
+        if request.type == STACK_TYPE:
+            return super().RegisterResource(request)
+        urn = self.make_urn(request.parent, request.type, request.name)
+        inputs = rpc.deserialize_properties(request.object)
+        resource_args = mocks.MockResourceArgs(
+            typ=request.type,
+            name=request.name,
+            inputs=reveal(inputs),
+            provider=request.provider,
+            resource_id=request.importId,
+            custom=request.custom or False,
+        )
+        id_, state = self.mocks.new_resource(resource_args)
+        state = _apply_engine_secrecy(state, inputs, request.additionalSecretOutputs)
+        self.resources[urn] = mocks.MockMonitor.ResourceRegistration(urn, id_ or "", state)
+        self._run.resources.append(
+            Registration(
+                urn=urn,
+                type=request.type,
+                name=request.name,
+                parent=request.parent or None,
+                custom=bool(request.custom),
+                inputs=inputs,
+                outputs=state,
+            )
+        )
+        obj = _sync_await(rpc.serialize_properties(state, {}))
+        from pulumi.runtime.proto import resource_pb2
+
+        return resource_pb2.RegisterResourceResponse(urn=urn, id=id_ or "", object=obj)
+
+    def Invoke(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
+        if request.tok != "pulumi:pulumi:getResource":
+            self._run.invokes.append(
+                (request.tok, reveal(rpc.deserialize_properties(request.args)))
+            )
+        return super().Invoke(request)
+
+
+def _apply_engine_secrecy(
+    state: dict[str, Any], inputs: Mapping[str, Any], additional_secret_outputs: Any
+) -> dict[str, Any]:
+    """Mark outputs secret exactly where the real engine would."""
+    marked = dict(state)
+    secret_names = set(additional_secret_outputs) | {k for k, v in inputs.items() if is_secret(v)}
+    for key in secret_names:
+        if key in marked and not is_secret(marked[key]):
+            marked[key] = secret(marked[key])
+    return marked
+
+
+def run_program(
+    program: Callable[[], None],
+    *,
+    project: str,
+    stack: str,
+    config: Mapping[str, str],
+    secret_keys: list[str],
+    provider_mocks: ProviderMocks | None = None,
+) -> ProgramRun:
+    """Run ``program`` as ``pulumi up`` would, against mocked providers.
+
+    Every call starts from a fresh root stack, config and event loop, so runs
+    never see each other's resources.
+    """
+    run = ProgramRun(project=project, stack=stack)
+    asyncio.set_event_loop(asyncio.new_event_loop())
+    settings.set_root_resource(None)  # type: ignore[arg-type] - the SDK's own reset
+    mocks_ = provider_mocks or ProviderMocks()
+    pulumi.runtime.set_mocks(
+        mocks_, project=project, stack=stack, preview=False, monitor=FaithfulMonitor(mocks_, run)
+    )
+    pulumi.runtime.set_all_config(dict(config), list(secret_keys))
+    try:
+        _sync_await(run_pulumi_func(program))
+        run.outputs = _resolve_stack_outputs()
+    finally:
+        loop = asyncio.get_event_loop()
+        loop.close()
+    return run
+
+
+def _resolve_stack_outputs() -> dict[str, Any]:
+    root = settings.get_root_resource()
+    resolved: dict[str, Any] = {}
+    for name, value in getattr(root, "outputs", {}).items():
+        output = pulumi.Output.from_input(value)
+        plain = _sync_await(output.future())
+        resolved[name] = secret(plain) if _sync_await(output.is_secret()) else plain
+    return resolved

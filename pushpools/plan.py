@@ -1,0 +1,124 @@
+"""The offline plan: the real stack program on the offline engine, rendered for review."""
+
+from __future__ import annotations
+
+import json
+import runpy
+from pathlib import Path
+from typing import Any
+
+from pushpools.engine import STACK_TYPE, ProgramRun, is_secret, run_program
+from pushpools.stackfile import StackSettings
+
+SECRET = "[secret]"
+
+
+def run_stack(directory: Path, settings: StackSettings) -> ProgramRun:
+    """Run the project's `__main__.py` exactly as `pulumi up` would, offline."""
+    main = str(directory / "__main__.py")
+    return run_program(
+        lambda: runpy.run_path(main, run_name="__main__"),
+        project=settings.project,
+        stack=settings.stack,
+        config=settings.config,
+        secret_keys=settings.secret_keys,
+    )
+
+
+def masked(value: Any) -> Any:
+    """The value with every secret replaced by "[secret]"."""
+    if is_secret(value):
+        return SECRET
+    if isinstance(value, dict):
+        return {k: masked(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [masked(v) for v in value]
+    return value
+
+
+def plan_document(run: ProgramRun) -> dict[str, Any]:
+    """The machine-readable plan (`pushpools plan --json`), secrets masked."""
+    stack_urns = {r.urn for r in run.resources if r.type == STACK_TYPE}
+    return {
+        "stack": run.stack,
+        "resources": [
+            {
+                "type": r.type,
+                "name": r.name,
+                "urn": r.urn,
+                "parent": None
+                if r.parent is None
+                or r.parent in stack_urns
+                or r.parent.endswith(f"::{STACK_TYPE}::{run.project}-{run.stack}")
+                else r.parent,
+                "inputs": masked(r.inputs),
+            }
+            for r in run.resources
+        ],
+        "outputs": masked(run.outputs),
+    }
+
+
+def render_text(run: ProgramRun) -> str:
+    """A reviewer's view: per pool, every resource with its inputs, then Prefect's side."""
+    document = plan_document(run)
+    children: dict[str | None, list[dict[str, Any]]] = {}
+    for resource in document["resources"]:
+        children.setdefault(resource["parent"], []).append(resource)
+    lines = [
+        f"pushpools offline plan: stack {run.stack!r} of project {run.project!r}",
+        "Offline: no cloud, no Prefect and no Pulumi CLI were contacted; provider outputs are",
+        "simulated, deterministic stand-ins. `pulumi preview` against real accounts is the",
+        "final word. Values shown as [secret] are Pulumi secrets.",
+        "",
+        f"Resources to create: {sum(1 for r in run.resources if r.custom)}",
+    ]
+    for root in children.get(None, []):
+        _render_resource(root, children, lines, depth=0)
+    lines += ["", "Stack outputs:"]
+    for name, value in document["outputs"].items():
+        lines.append(f"  {name}: {_compact(value, width=1000)}")
+    lines += _render_prefect(document["outputs"])
+    return "\n".join(lines) + "\n"
+
+
+def _render_resource(
+    resource: dict[str, Any],
+    children: dict[str | None, list[dict[str, Any]]],
+    lines: list[str],
+    depth: int,
+) -> None:
+    pad = "  " * (depth + 1)
+    lines.append("")
+    lines.append(f"{pad}+ {resource['type']}  {resource['name']}")
+    for key, value in sorted(resource["inputs"].items()):
+        if value in (None, {}, []):
+            continue
+        lines.append(f"{pad}    {key}: {_compact(value)}")
+    for child in children.get(resource["urn"], []):
+        _render_resource(child, children, lines, depth + 1)
+
+
+def _render_prefect(outputs: dict[str, Any]) -> list[str]:
+    pools = outputs.get("pools")
+    if not isinstance(pools, dict):
+        return []
+    lines = ["", "To register in Prefect (per pool):"]
+    for name, pool in pools.items():
+        lines.append(f"  work pool {name!r} of type {pool['type']!r}")
+        block = pool.get("credentials_block")
+        if block:
+            lines.append(
+                f"    credentials block {block['type_slug']}/{block['name']} (data: {SECRET}),"
+                f" referenced by the template variable {block['variable']!r}"
+            )
+        for variable, value in sorted((pool.get("template_defaults") or {}).items()):
+            lines.append(f"    template default {variable}: {_compact(value)}")
+        if pool.get("image_namespace"):
+            lines.append(f"    flow images: {pool['image_namespace']}")
+    return lines
+
+
+def _compact(value: Any, width: int = 160) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    return text if len(text) <= width else text[: width - 3] + "..."

@@ -1,0 +1,111 @@
+"""Reading `Pulumi.yaml` and a `Pulumi.<stack>.yaml` without the Pulumi CLI.
+
+Values set with `pulumi config set --secret` are ciphertext only the CLI can decrypt;
+here they become opaque secrets, so a program that reads them still sees a secret.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+SECRET_PLACEHOLDER = "[secret: encrypted in the stack file]"
+
+
+class StackFileError(Exception):
+    """A project or stack file is missing or not in Pulumi's format."""
+
+
+@dataclass(frozen=True)
+class StackSettings:
+    project: str
+    stack: str
+    config: dict[str, str]
+    """`namespace:key` -> value as the Pulumi CLI hands it to a program (JSON for objects)."""
+    secret_keys: list[str]
+
+
+def project_dir() -> Path:
+    """The folder of Pulumi.yaml: the current one or the package's checkout."""
+    for candidate in (Path.cwd(), Path(__file__).resolve().parent.parent):
+        if (candidate / "Pulumi.yaml").is_file():
+            return candidate
+    raise StackFileError("no Pulumi.yaml in the current folder; run pushpools from the project")
+
+
+def stack_file_path(directory: Path, stack: str) -> Path:
+    project = _read_yaml(directory / "Pulumi.yaml")
+    config_dir = directory / str(project.get("stackConfigDir", "."))
+    return config_dir / f"Pulumi.{stack}.yaml"
+
+
+def load_stack(directory: Path, stack_file: Path, stack: str | None = None) -> StackSettings:
+    project = _read_yaml(directory / "Pulumi.yaml")
+    name = str(project.get("name") or "")
+    if not name:
+        raise StackFileError(f"{directory / 'Pulumi.yaml'}: no project name")
+    if stack is None:
+        stack = stack_file.name.removeprefix("Pulumi.").rsplit(".", 1)[0]
+    config: dict[str, str] = {}
+    secret_keys: list[str] = []
+    # Project-level defaults first (a declaration's `default`), then the stack's values.
+    for key, declaration in (project.get("config") or {}).items():
+        if isinstance(declaration, dict) and "default" in declaration:
+            _put(config, secret_keys, _qualify(key, name), declaration["default"])
+    stack_values = _read_yaml(stack_file).get("config") or {}
+    if not isinstance(stack_values, dict):
+        raise StackFileError(f"{stack_file}: `config` must be a map of keys to values")
+    for key, value in stack_values.items():
+        _put(config, secret_keys, _qualify(str(key), name), value)
+    return StackSettings(name, stack, config, secret_keys)
+
+
+def _qualify(key: str, project: str) -> str:
+    # Pulumi puts a key written without a namespace into the project's namespace.
+    return key if ":" in key else f"{project}:{key}"
+
+
+def _put(config: dict[str, str], secret_keys: list[str], key: str, value: Any) -> None:
+    value, has_secret = _replace_ciphertext(value)
+    config[key] = _as_cli_text(value)
+    if has_secret and key not in secret_keys:
+        secret_keys.append(key)
+
+
+def _replace_ciphertext(value: Any) -> tuple[Any, bool]:
+    if isinstance(value, dict):
+        if set(value) == {"secure"}:
+            return SECRET_PLACEHOLDER, True
+        pairs = {k: _replace_ciphertext(v) for k, v in value.items()}
+        return {k: v for k, (v, _) in pairs.items()}, any(s for _, s in pairs.values())
+    if isinstance(value, list):
+        items = [_replace_ciphertext(v) for v in value]
+        return [v for v, _ in items], any(s for _, s in items)
+    return value, False
+
+
+def _as_cli_text(value: Any) -> str:
+    """Top-level values reach a program as text: scalars as written, objects as JSON."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return json.dumps(value)
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise StackFileError(f"{path}: no such file") from None
+    except yaml.YAMLError as error:
+        raise StackFileError(f"{path}: not valid YAML: {error}") from None
+    if not isinstance(data, dict):
+        raise StackFileError(f"{path}: expected a map at the top level")
+    return data
