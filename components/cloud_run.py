@@ -121,7 +121,8 @@ class CloudRunPushPool(PoolComponent):
             opts=child,
         )
 
-        assert pool.block_name is not None and pool.kind.block_type_slug is not None
+        assert pool.block_name is not None
+        assert pool.kind.block_type_slug is not None
         self._finish(
             credentials_block=CredentialsBlock(
                 type_slug=pool.kind.block_type_slug,
@@ -163,7 +164,9 @@ def _enable_services(
     ]
 
 
-def _cleanup_policies(gcp: CloudRunSettings) -> list[dict[str, Any]] | None:
+def _cleanup_policies(
+    gcp: CloudRunSettings,
+) -> list[artifactregistry.RepositoryCleanupPolicyArgsDict] | None:
     if gcp.delete_untagged_images_after_days is None:
         return None
     return [

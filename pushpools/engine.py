@@ -153,20 +153,22 @@ def _apply_engine_secrecy(
 
 
 def run_program(
-    program: Callable[[], None],
+    program: Callable[[], object],
     *,
     project: str,
     stack: str,
     config: Mapping[str, str],
     secret_keys: list[str],
     provider_mocks: ProviderMocks | None = None,
+    record: ProgramRun | None = None,
 ) -> ProgramRun:
     """Run ``program`` as ``pulumi up`` would, against mocked providers.
 
     Every call starts from a fresh root stack, config and event loop, so runs
-    never see each other's resources.
+    never see each other's resources. Pass ``record`` to keep what was declared
+    even when the program fails.
     """
-    run = ProgramRun(project=project, stack=stack)
+    run = record if record is not None else ProgramRun(project=project, stack=stack)
     asyncio.set_event_loop(asyncio.new_event_loop())
     settings.set_root_resource(None)  # type: ignore[arg-type] - the SDK's own reset
     mocks_ = provider_mocks or ProviderMocks()
@@ -175,7 +177,7 @@ def run_program(
     )
     pulumi.runtime.set_all_config(dict(config), list(secret_keys))
     try:
-        _sync_await(run_pulumi_func(program))
+        _sync_await(run_pulumi_func(lambda: _run_quietly(program)))
         run.outputs = _resolve_stack_outputs()
     finally:
         loop = asyncio.get_event_loop()
@@ -191,3 +193,8 @@ def _resolve_stack_outputs() -> dict[str, Any]:
         plain = _sync_await(output.future())
         resolved[name] = secret(plain) if _sync_await(output.is_secret()) else plain
     return resolved
+
+
+def _run_quietly(program: Callable[[], object]) -> None:
+    # A program's return value (runpy returns the module's globals) is not an output.
+    program()

@@ -10,10 +10,12 @@ from typing import Any
 from pushpools.engine import STACK_TYPE, ProgramRun, is_secret, run_program
 from pushpools.stackfile import StackSettings
 
-SECRET = "[secret]"
+SECRET = "[secret]"  # noqa: S105 - the mask, not a password
 
 
-def run_stack(directory: Path, settings: StackSettings) -> ProgramRun:
+def run_stack(
+    directory: Path, settings: StackSettings, record: ProgramRun | None = None
+) -> ProgramRun:
     """Run the project's `__main__.py` exactly as `pulumi up` would, offline."""
     main = str(directory / "__main__.py")
     return run_program(
@@ -22,6 +24,7 @@ def run_stack(directory: Path, settings: StackSettings) -> ProgramRun:
         stack=settings.stack,
         config=settings.config,
         secret_keys=settings.secret_keys,
+        record=record,
     )
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-SECRET_PLACEHOLDER = "[secret: encrypted in the stack file]"
+SECRET_PLACEHOLDER = "[secret: encrypted in the stack file]"  # noqa: S105 - a mask
 
 
 class StackFileError(Exception):

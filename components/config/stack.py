@@ -91,7 +91,8 @@ class PoolConfig(ConfigModel):
 
     def physical_names(self) -> list[tuple[str, str, str]]:
         section = getattr(self, self.kind.cloud.value, None)
-        names = section.physical_names() if hasattr(section, "physical_names") else []
+        physical_names = getattr(section, "physical_names", None)
+        names = physical_names() if physical_names is not None else []
         if self.block_name is not None:
             names.append(
                 (

@@ -1,0 +1,59 @@
+"""Running the real stack program under the offline engine, for tests.
+
+Tests build a stack config in Python (as it would stand in a stack file), run the
+project's own `__main__.py` on the same engine `pushpools plan` uses, and assert on
+what was declared.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from components.config import ConfigError
+from pushpools.engine import ProgramRun, Registration, reveal
+from pushpools.plan import run_stack
+from pushpools.stackfile import StackSettings
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+def settings_for(
+    config: dict[str, Any], secret_keys: list[str] | None = None, stack: str = "test"
+) -> StackSettings:
+    """`config` maps `namespace:key` to values as they stand in a stack file."""
+    text = {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
+    return StackSettings("pushpools", stack, text, list(secret_keys or []))
+
+
+def run_config(config: dict[str, Any], secret_keys: list[str] | None = None) -> ProgramRun:
+    return run_stack(PROJECT_DIR, settings_for(config, secret_keys))
+
+
+def run_pools(*pools: dict[str, Any], labels: dict[str, str] | None = None) -> ProgramRun:
+    config: dict[str, Any] = {"pushpools:pools": list(pools)}
+    if labels is not None:
+        config["pushpools:labels"] = labels
+    return run_config(config)
+
+
+def config_problems(config: dict[str, Any], secret_keys: list[str] | None = None) -> list[str]:
+    """The problems a bad config is refused with; asserts that nothing was declared."""
+    record = ProgramRun(project="pushpools", stack="test")
+    with pytest.raises(ConfigError) as caught:
+        run_stack(PROJECT_DIR, settings_for(config, secret_keys), record=record)
+    declared = [r for r in record.resources if r.type != "pulumi:pulumi:Stack"]
+    assert declared == [], f"resources were declared before the config was refused: {declared}"
+    return caught.value.problems
+
+
+def inputs(resource: Registration) -> dict[str, Any]:
+    """A resource's inputs with secret markers removed (assert secrecy separately)."""
+    return reveal(resource.inputs)
+
+
+def outputs(resource: Registration) -> dict[str, Any]:
+    return reveal(resource.outputs)
