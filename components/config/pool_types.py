@@ -68,5 +68,7 @@ POOL_KINDS: dict[PoolType, PoolKind] = {
     PoolType.PREFECT_MANAGED: PoolKind(Cloud.MANAGED, True, None, None, ""),
 }
 
-SUPPORTED_CLOUDS: frozenset[Cloud] = frozenset({Cloud.GCP})
+SUPPORTED_CLOUDS: frozenset[Cloud] = frozenset(
+    {Cloud.GCP, Cloud.AZURE, Cloud.MODAL, Cloud.MANAGED}
+)
 """Clouds with a component in this version; other pool types are refused, never ignored."""

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
+from components.config.azure import AciSettings
 from components.config.base import ConfigModel
 from components.config.gcp import CloudRunSettings
+from components.config.managed import ManagedSettings
+from components.config.modal import ModalSettings
 from components.config.pool_types import POOL_KINDS, SUPPORTED_CLOUDS, Cloud, PoolKind, PoolType
 
 # Prefect block names allow lowercase letters, digits and dashes; pool names become part
@@ -17,6 +21,11 @@ _BLOCK_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
 # GCP label rules are the strictest of the clouds we tag.
 _GCP_LABEL_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 _GCP_LABEL_VALUE = re.compile(r"^[a-z0-9_-]{0,63}$")
+# Azure tags: names up to 512 characters without < > % & \ ? /, values up to 256.
+_AZURE_TAG_NAME = re.compile(r"^[^<>%&\\?/]{1,512}$")
+_AZURE_TAG_VALUE_MAX = 256
+# Clouds whose settings all have defaults: their section may be left out.
+_OPTIONAL_SECTIONS = frozenset({Cloud.MODAL, Cloud.MANAGED})
 
 
 class PoolConfig(ConfigModel):
@@ -29,6 +38,18 @@ class PoolConfig(ConfigModel):
     credentials_block_name: str | None = None
     """Override of the credentials block's name (default as Prefect's helper names it)."""
     gcp: CloudRunSettings | None = None
+    azure: AciSettings | None = None
+    modal: ModalSettings | None = None
+    managed: ManagedSettings | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _omitted_section_means_defaults(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("type") in tuple(PoolType):
+            cloud = POOL_KINDS[PoolType(data["type"])].cloud
+            if cloud in _OPTIONAL_SECTIONS and data.get(cloud.value) is None:
+                return {**data, cloud.value: {}}
+        return data
 
     @field_validator("name")
     @classmethod
@@ -88,6 +109,12 @@ class PoolConfig(ConfigModel):
         if self.kind.block_type_slug is None:
             return None
         return self.credentials_block_name or self.kind.default_block_name.format(pool=self.name)
+
+    def secret_config_keys(self) -> dict[str, str]:
+        """Top-level secret config keys this pool reads -> the setting that names each."""
+        section = getattr(self, self.kind.cloud.value, None)
+        secret_config_keys = getattr(section, "secret_config_keys", None)
+        return secret_config_keys() if secret_config_keys is not None else {}
 
     def physical_names(self) -> list[tuple[str, str, str]]:
         section = getattr(self, self.kind.cloud.value, None)
@@ -150,5 +177,21 @@ class StackConfig(ConfigModel):
                         f"pushpools:labels.{key}: value {value!r} is not allowed on GCP "
                         "resources; allowed: lowercase letters, digits, '_' and '-', "
                         "at most 63 characters"
+                    )
+        return self
+
+    @model_validator(mode="after")
+    def _tags_fit_azure(self) -> StackConfig:
+        if any(p.kind.cloud is Cloud.AZURE for p in self.pools):
+            for key, value in self.labels.items():
+                if not _AZURE_TAG_NAME.match(key):
+                    raise ValueError(
+                        f"pushpools:labels.{key}: key {key!r} is not allowed as an Azure tag "
+                        "name; allowed: 1-512 characters, none of < > % & \\ ? /"
+                    )
+                if len(value) > _AZURE_TAG_VALUE_MAX:
+                    raise ValueError(
+                        f"pushpools:labels.{key}: value is {len(value)} characters long; "
+                        f"Azure tag values allow at most {_AZURE_TAG_VALUE_MAX}"
                     )
         return self

@@ -20,6 +20,8 @@ CallMock = Callable[[mocks.MockCallArgs], dict[str, Any]]
 # type-token package -> module holding RESOURCES and CALLS for it
 _MODULES = {
     "gcp": "pushpools.provider_mocks.gcp",
+    "azure-native": "pushpools.provider_mocks.azure",
+    "azuread": "pushpools.provider_mocks.azuread",
 }
 
 
@@ -39,6 +41,8 @@ class ProviderMocks(mocks.Mocks):
 
 def _module_for(token: str) -> Any:
     package = token.split(":", 1)[0]
+    if token.startswith("pulumi:providers:"):  # an explicit provider: its package's module
+        package = token.removeprefix("pulumi:providers:")
     if package not in _MODULES:
         raise UnmockedError(f"no provider mock for package {package!r} ({token})")
     return importlib.import_module(_MODULES[package])

@@ -1,0 +1,268 @@
+"""Azure Container Instances: what an `azure-container-instance:push` (or worker) pool needs.
+
+Everything Prefect's `--provision-infra` helper creates, declaratively, and what it misses:
+an explicit subscription (the helper takes the login's first), a client secret that
+expires when the config says and rotates, an opt-in least-privilege role instead of
+Contributor, a registry name that is stable across runs, and tags.
+
+The resource providers (Microsoft.ContainerInstance, Microsoft.ContainerRegistry,
+Microsoft.ManagedIdentity) must be registered in the subscription once; azure-native
+cannot do it (registration is a POST, and it manages PUT resources only), so the README
+documents the `az provider register` step.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from typing import Any
+
+import pulumi
+
+# Unlike azure-native, the azuread package loads all of itself on any import (~1.4 s).
+import pulumi_azuread as azuread
+from pulumi_azure_native import (
+    Provider,
+    authorization,
+    containerregistry,
+    managedidentity,
+    resources,
+)
+
+from components.config import PoolConfig
+from components.config.azure import AciSettings
+from components.pool_component import CredentialsBlock, PoolComponent
+from components.tagging import resource_labels
+
+# Registered once per subscription with `az provider register` (see the module docstring).
+REQUIRED_RESOURCE_PROVIDERS = (
+    "Microsoft.ContainerInstance",
+    "Microsoft.ContainerRegistry",
+    "Microsoft.ManagedIdentity",
+)
+CONTRIBUTOR_ROLE = "b24988ac-6180-42a0-ab88-20f7382dd24c"
+ACR_PULL_ROLE = "7f951dda-4ed3-4680-a7ca-43fe172d538d"
+
+# What the ACI push worker does with its credentials: an ARM deployment whose template
+# holds one container group, placed in the group's location, run as the pool's identity;
+# then it watches the group, reads its logs and deletes it.
+LEAST_PRIVILEGE_ACTIONS = (
+    "Microsoft.ContainerInstance/containerGroups/*",
+    "Microsoft.Resources/deployments/*",
+    "Microsoft.Resources/subscriptions/resourceGroups/read",
+    "Microsoft.ManagedIdentity/userAssignedIdentities/assign/action",
+)
+
+# Names that must be GUIDs are derived from what they are for, so reruns never churn.
+_PUSHPOOLS_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://pushpools.invalid/azure")
+
+
+class AciPushPool(PoolComponent):
+    """The Azure side of one Azure Container Instances work pool."""
+
+    provider: Provider
+    """Pins every ARM resource of the pool to its configured subscription."""
+    resource_group: resources.ResourceGroup | None
+    """None when the pool uses an existing resource group."""
+    application: azuread.Application
+    """The app registration Prefect signs in as; its secret is in the credentials block."""
+    service_principal: azuread.ServicePrincipal
+    registry: containerregistry.Registry
+    identity: managedidentity.UserAssignedIdentity
+    """The identity container groups pull flow images with."""
+
+    def __init__(
+        self,
+        pool: PoolConfig,
+        stack_labels: dict[str, str],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("pushpools:azure:AciPushPool", pool, opts)
+        azure = _settings(pool)
+        name = pool.name
+        tags = resource_labels(stack_labels, name)
+        child = pulumi.ResourceOptions(parent=self)
+
+        self.provider = Provider(
+            f"{name}-azure-native",
+            subscription_id=azure.subscription_id,
+            location=azure.location,
+            opts=child,
+        )
+        in_subscription = pulumi.ResourceOptions(parent=self, provider=self.provider)
+
+        group_name: pulumi.Input[str]
+        group_id: pulumi.Input[str]
+        if azure.existing_resource_group is None:
+            self.resource_group = resources.ResourceGroup(
+                f"{name}-rg",
+                resource_group_name=azure.names.resource_group,
+                location=azure.location,
+                tags=tags,
+                opts=in_subscription,
+            )
+            group_name, group_id = self.resource_group.name, self.resource_group.id
+        else:
+            self.resource_group = None
+            group_name = azure.existing_resource_group
+            group_id = (
+                f"/subscriptions/{azure.subscription_id}/resourceGroups/"
+                f"{azure.existing_resource_group}"
+            )
+
+        # Entra ID objects carry no key/value tags (their `tags` steer Entra behaviour);
+        # the notes say who manages them instead.
+        notes = "; ".join(f"{key}: {value}" for key, value in tags.items())
+        self.application = azuread.Application(
+            f"{name}-app",
+            display_name=azure.names.app_registration,
+            notes=notes,
+            # Fail instead of silently adding a second app of the same name next to one
+            # that, e.g., the imperative helper made.
+            prevent_duplicate_names=True,
+            opts=child,
+        )
+        self.service_principal = azuread.ServicePrincipal(
+            f"{name}-sp", client_id=self.application.client_id, notes=notes, opts=child
+        )
+        # A new generation or end date replaces the secret; Pulumi creates the new one (and
+        # updates whatever reads it) before it deletes the old one.
+        secret = azuread.ApplicationPassword(
+            f"{name}-client-secret",
+            application_id=self.application.id,
+            display_name=f"pushpools {name} generation {azure.secret_generation}",
+            end_date=azure.client_secret_end_date,
+            rotate_when_changed={"generation": str(azure.secret_generation)},
+            opts=child,
+        )
+
+        authorization.RoleAssignment(
+            f"{name}-run-container-groups",
+            # Another role is another assignment (they are immutable): a new name lets
+            # Pulumi create it before it deletes the old one.
+            role_assignment_name=_guid(azure, name, "run-container-groups", azure.role),
+            principal_id=self.service_principal.object_id,
+            # Skips the directory lookup that fails while a new principal replicates.
+            principal_type="ServicePrincipal",
+            role_definition_id=self._runner_role(name, azure, group_id, in_subscription),
+            scope=group_id,
+            description=f"Prefect runs flows of the work pool {name} as container groups",
+            opts=in_subscription,
+        )
+
+        self.registry = containerregistry.Registry(
+            f"{name}-registry",
+            registry_name=azure.registry_name(name),
+            resource_group_name=group_name,
+            location=azure.location,
+            sku={"name": "Basic"},
+            # Images are pulled with the managed identity; no shared admin password.
+            admin_user_enabled=False,
+            tags=tags,
+            opts=in_subscription,
+        )
+        self.identity = managedidentity.UserAssignedIdentity(
+            f"{name}-acr-identity",
+            resource_name_=azure.names.identity,
+            resource_group_name=group_name,
+            location=azure.location,
+            tags=tags,
+            opts=in_subscription,
+        )
+        authorization.RoleAssignment(
+            f"{name}-acr-pull",
+            role_assignment_name=_guid(azure, name, "acr-pull"),
+            principal_id=self.identity.principal_id,
+            principal_type="ServicePrincipal",
+            role_definition_id=_built_in_role(azure, ACR_PULL_ROLE),
+            # This registry only: the identity can pull nothing else.
+            scope=self.registry.id,
+            description=f"Container groups of the work pool {name} pull flow images",
+            opts=in_subscription,
+        )
+
+        assert pool.block_name is not None
+        assert pool.kind.block_type_slug is not None
+        assert pool.kind.credentials_variable is not None
+        self._finish(
+            credentials_block=CredentialsBlock(
+                type_slug=pool.kind.block_type_slug,
+                name=pool.block_name,
+                data=pulumi.Output.secret(
+                    pulumi.Output.all(
+                        client_id=self.application.client_id,
+                        tenant_id=self.service_principal.application_tenant_id,
+                        client_secret=secret.value,
+                    )
+                ),
+                template_variable=pool.kind.credentials_variable,
+            ),
+            template_defaults=pulumi.Output.all(
+                group=group_name,
+                login_server=self.registry.login_server,
+                identity=self.identity.id,
+            ).apply(lambda o: _template_defaults(azure, o)),
+            image_namespace=self.registry.login_server,
+        )
+
+    def _runner_role(
+        self,
+        name: str,
+        azure: AciSettings,
+        group_id: pulumi.Input[str],
+        opts: pulumi.ResourceOptions,
+    ) -> pulumi.Input[str]:
+        """The role Prefect's app gets on the resource group."""
+        if azure.role == "contributor":
+            return _built_in_role(azure, CONTRIBUTOR_ROLE)
+        role = authorization.RoleDefinition(
+            f"{name}-aci-runner-role",
+            role_definition_id=_guid(azure, name, "aci-runner-role"),
+            # Role names are unique in the tenant: other stacks may have a pool of this name.
+            role_name=f"Prefect ACI runner {name} {_short_hash(azure, name)}",
+            description=(
+                f"Run Prefect flows of the work pool {name} as container groups in "
+                f"{azure.resource_group_name}, and nothing else"
+            ),
+            role_type="CustomRole",
+            scope=group_id,
+            assignable_scopes=[group_id],
+            permissions=[{"actions": list(LEAST_PRIVILEGE_ACTIONS), "not_actions": []}],
+            opts=opts,
+        )
+        return role.id
+
+
+def _settings(pool: PoolConfig) -> AciSettings:
+    if pool.azure is None:  # the config model guarantees it; this keeps the types honest
+        raise ValueError(f"pool {pool.name!r} has no azure settings")
+    return pool.azure
+
+
+def _built_in_role(azure: AciSettings, guid: str) -> str:
+    return (
+        f"/subscriptions/{azure.subscription_id}/providers/"
+        f"Microsoft.Authorization/roleDefinitions/{guid}"
+    )
+
+
+def _guid(azure: AciSettings, pool_name: str, *purpose: str) -> str:
+    what = "/".join([azure.subscription_id, azure.resource_group_name.lower(), pool_name, *purpose])
+    return str(uuid.uuid5(_PUSHPOOLS_NAMESPACE, what))
+
+
+def _short_hash(azure: AciSettings, pool_name: str) -> str:
+    what = f"{azure.subscription_id}/{azure.resource_group_name.lower()}/{pool_name}"
+    return hashlib.sha256(what.encode()).hexdigest()[:8]
+
+
+def _template_defaults(azure: AciSettings, resolved: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "resource_group_name": resolved["group"],
+        "subscription_id": azure.subscription_id,
+        "image_registry": {
+            "registry_url": resolved["login_server"],
+            "identity": resolved["identity"],
+        },
+        "identities": [resolved["identity"]],
+    }

@@ -1,0 +1,283 @@
+"""Settings of an Azure Container Instances pool (push type and worker type)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import UTC, date, datetime, timedelta
+from difflib import get_close_matches
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from components.config.base import ConfigModel
+
+# Public Azure regions (`az account list-locations`, regionType Physical), by ARM name.
+# Some are restricted to customers with a local presence; ARM says so at `pulumi up`.
+AZURE_LOCATIONS = frozenset(
+    [
+        "australiacentral",
+        "australiacentral2",
+        "australiaeast",
+        "australiasoutheast",
+        "belgiumcentral",
+        "brazilsouth",
+        "brazilsoutheast",
+        "canadacentral",
+        "canadaeast",
+        "centralindia",
+        "centralus",
+        "chilecentral",
+        "eastasia",
+        "eastus",
+        "eastus2",
+        "francecentral",
+        "francesouth",
+        "germanynorth",
+        "germanywestcentral",
+        "indonesiacentral",
+        "israelcentral",
+        "italynorth",
+        "japaneast",
+        "japanwest",
+        "jioindiacentral",
+        "jioindiawest",
+        "koreacentral",
+        "koreasouth",
+        "malaysiawest",
+        "mexicocentral",
+        "newzealandnorth",
+        "northcentralus",
+        "northeurope",
+        "norwayeast",
+        "norwaywest",
+        "polandcentral",
+        "qatarcentral",
+        "southafricanorth",
+        "southafricawest",
+        "southcentralus",
+        "southeastasia",
+        "southindia",
+        "spaincentral",
+        "swedencentral",
+        "switzerlandnorth",
+        "switzerlandwest",
+        "uaecentral",
+        "uaenorth",
+        "uksouth",
+        "ukwest",
+        "westcentralus",
+        "westeurope",
+        "westindia",
+        "westus",
+        "westus2",
+        "westus3",
+    ]
+)
+
+# Entra ID lets the portal pick at most 24 months for a client secret, and Microsoft
+# recommends less; a tenant's app-management policy may allow even less. We refuse more
+# than 730 days: a secret that outlives its owner's memory is how the helper's one-year
+# secret silently breaks pools.
+MAX_CLIENT_SECRET_DAYS = 730
+
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+# Resource group: 1-90 letters, digits, '_', '-', '.', '(' and ')', not ending with '.'.
+_RESOURCE_GROUP = re.compile(r"^[\w\-.()]{0,89}[\w\-()]$")
+# User-assigned identity: 3-128 letters, digits, '-' and '_', starting with a letter or digit.
+_IDENTITY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{2,127}$")
+# Container registry: 5-50 letters and digits (it becomes <name>.azurecr.io).
+_REGISTRY = re.compile(r"^[A-Za-z0-9]{5,50}$")
+_MAX_DISPLAY_NAME = 120
+
+
+def today_utc() -> date:
+    return datetime.now(UTC).date()
+
+
+class AciNames(ConfigModel):
+    """Physical names; the defaults are the ones Prefect's `--provision-infra` uses."""
+
+    resource_group: str = "prefect-aci-push-pool-rg"
+    """Resource group to create (ignored when `existing_resource_group` is set)."""
+    app_registration: str = "prefect-aci-push-pool-app"
+    """Display name of the Entra ID app registration Prefect signs in as."""
+    identity: str = "prefect-acr-identity"
+    """User-assigned managed identity the container groups pull images with."""
+    registry: str | None = None
+    """Container registry name, globally unique in Azure. Default: `prefect` and a suffix
+    hashed from subscription, resource group and pool, stable across runs (the helper's
+    suffix is a timestamp, so every run would make another registry)."""
+
+    @field_validator("resource_group")
+    @classmethod
+    def _resource_group(cls, value: str) -> str:
+        return _valid_resource_group(value)
+
+    @field_validator("app_registration")
+    @classmethod
+    def _display_name(cls, value: str) -> str:
+        if not 1 <= len(value) <= _MAX_DISPLAY_NAME:
+            raise ValueError(
+                f"{value!r} is not a valid app registration name; allowed: 1-"
+                f"{_MAX_DISPLAY_NAME} characters"
+            )
+        return value
+
+    @field_validator("identity")
+    @classmethod
+    def _identity(cls, value: str) -> str:
+        if not _IDENTITY.match(value):
+            raise ValueError(
+                f"{value!r} is not a valid managed identity name; allowed: 3-128 letters, "
+                "digits, '-' and '_', starting with a letter or digit"
+            )
+        return value
+
+    @field_validator("registry")
+    @classmethod
+    def _registry(cls, value: str | None) -> str | None:
+        if value is not None and not _REGISTRY.match(value):
+            raise ValueError(
+                f"{value!r} is not a name Azure accepts for a container registry; allowed: "
+                "5-50 letters and digits only (no '-', '_' or '.')"
+            )
+        return value
+
+
+class AciSettings(ConfigModel):
+    """The `azure` section of an Azure Container Instances pool."""
+
+    subscription_id: str
+    """Subscription that hosts the pool's resource group, registry and container groups.
+    Always explicit: the helper silently picks the login's first subscription."""
+    location: str = "eastus"
+    """Azure region of the resource group, registry and identity (the helper's default)."""
+    existing_resource_group: str | None = None
+    """Use this existing resource group instead of creating one (it is not tagged or
+    deleted by pushpools)."""
+    names: AciNames = AciNames()
+    client_secret_expires_on: date
+    """Day (00:00 UTC) the client secret in the credentials block stops working. Required:
+    at most 730 days ahead. Changing it replaces the secret (and updates the block)."""
+    secret_generation: int = Field(default=1, ge=1)
+    """Bump to rotate the client secret: a new one is created and put in the block, then
+    the old one is deleted."""
+    role: Literal["contributor", "least-privilege"] = "contributor"
+    """What the app may do in the resource group: built-in Contributor, as the helper
+    grants, or a custom role limited to container groups, deployments, reading the group
+    and assigning the pool's identity, which is all the ACI push worker does."""
+
+    @field_validator("subscription_id")
+    @classmethod
+    def _subscription_id(cls, value: str) -> str:
+        if not _GUID.match(value):
+            raise ValueError(
+                f"{value!r} is not an Azure subscription ID; allowed: a GUID such as "
+                "'00000000-0000-0000-0000-000000000000' (see `az account list -o table`)"
+            )
+        return value.lower()
+
+    @field_validator("location")
+    @classmethod
+    def _location(cls, value: str) -> str:
+        # ARM also takes display names ("West Europe"); the ARM name is the canonical one.
+        canonical = value.replace(" ", "").lower()
+        if canonical not in AZURE_LOCATIONS:
+            hint = get_close_matches(canonical, AZURE_LOCATIONS, n=1)
+            did_you_mean = f" (did you mean {hint[0]!r}?)" if hint else ""
+            raise ValueError(
+                f"{value!r} is not an Azure region{did_you_mean}; allowed: "
+                + ", ".join(sorted(AZURE_LOCATIONS))
+            )
+        return canonical
+
+    @field_validator("existing_resource_group")
+    @classmethod
+    def _existing_resource_group(cls, value: str | None) -> str | None:
+        return None if value is None else _valid_resource_group(value)
+
+    @field_validator("client_secret_expires_on")
+    @classmethod
+    def _expiry(cls, value: date) -> date:
+        today = today_utc()
+        latest = today + timedelta(days=MAX_CLIENT_SECRET_DAYS)
+        if value <= today:
+            raise ValueError(
+                f"{value.isoformat()} is not in the future (today is {today.isoformat()} UTC); "
+                f"allowed: a date from {(today + timedelta(days=1)).isoformat()} to "
+                f"{latest.isoformat()}. A new date replaces the secret in the block"
+            )
+        if value > latest:
+            raise ValueError(
+                f"{value.isoformat()} is more than {MAX_CLIENT_SECRET_DAYS} days ahead; "
+                f"allowed: at most {latest.isoformat()} (Entra ID portals offer 24 months "
+                "at most, and tenant policies may allow less)"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _one_resource_group(self) -> AciSettings:
+        names_a_new_group = "resource_group" in self.names.model_fields_set
+        if self.existing_resource_group is not None and names_a_new_group:
+            raise ValueError(
+                "give either existing_resource_group (use a group) or names.resource_group "
+                "(create one), not both"
+            )
+        return self
+
+    @property
+    def resource_group_name(self) -> str:
+        return self.existing_resource_group or self.names.resource_group
+
+    def registry_name(self, pool_name: str) -> str:
+        if self.names.registry is not None:
+            return self.names.registry
+        digest = hashlib.sha256(
+            f"{self.subscription_id}/{self.resource_group_name.lower()}/{pool_name}".encode()
+        ).hexdigest()
+        return f"prefect{digest[:10]}"
+
+    @property
+    def client_secret_end_date(self) -> str:
+        """The expiry as Entra ID takes it (RFC 3339)."""
+        return f"{self.client_secret_expires_on.isoformat()}T00:00:00Z"
+
+    def physical_names(self) -> list[tuple[str, str, str]]:
+        """(what, where it must be unique, config key suffix) for collision checks."""
+        group = f"resource group {self.resource_group_name!r}"
+        where = f"subscription {self.subscription_id}"
+        names = [
+            (
+                f"managed identity {self.names.identity!r}",
+                f"{where}, {group}",
+                "azure.names.identity",
+            ),
+            # Duplicate display names are refused (prevent_duplicate_names) so that no pool
+            # silently shares another's app; the tenant is only known at `pulumi up`.
+            (
+                f"app registration {self.names.app_registration!r}",
+                "the Entra ID tenant",
+                "azure.names.app_registration",
+            ),
+        ]
+        if self.existing_resource_group is None:
+            names.append((group, where, "azure.names.resource_group"))
+        if self.names.registry is not None:
+            names.append(
+                (
+                    f"container registry {self.names.registry.lower()!r}",
+                    "Azure (registry names are global)",
+                    "azure.names.registry",
+                )
+            )
+        return names
+
+
+def _valid_resource_group(value: str) -> str:
+    if not _RESOURCE_GROUP.match(value):
+        raise ValueError(
+            f"{value!r} is not a valid resource group name; allowed: 1-90 letters, digits, "
+            "'_', '-', '.', '(' and ')', not ending with '.'"
+        )
+    return value

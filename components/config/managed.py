@@ -1,0 +1,40 @@
+"""Settings of a Prefect Managed pool: nothing in any cloud, only template defaults."""
+
+from __future__ import annotations
+
+from packaging.requirements import InvalidRequirement, Requirement
+from pydantic import Field, field_validator
+
+from components.config.base import ConfigModel
+from components.config.modal import valid_env
+
+
+class ManagedSettings(ConfigModel):
+    """The `managed` section of a Prefect Managed pool. May be left out."""
+
+    env: dict[str, str] = Field(default_factory=dict)
+    """Environment variables of every flow run (the template's `env`); no secrets here:
+    template defaults are plain text in Prefect."""
+    pip_packages: list[str] = Field(default_factory=list)
+    """Packages installed before each run (the template's `pip_packages`),
+    e.g. `pandas>=2`, `prefect-aws[s3]`."""
+
+    @field_validator("env")
+    @classmethod
+    def _env(cls, env: dict[str, str]) -> dict[str, str]:
+        return valid_env(env)
+
+    @field_validator("pip_packages")
+    @classmethod
+    def _pip_packages(cls, packages: list[str]) -> list[str]:
+        for package in packages:
+            # pip's own grammar (PEP 508), through `packaging`, which Prefect depends on.
+            try:
+                Requirement(package)
+            except InvalidRequirement:
+                raise ValueError(
+                    f"{package!r} is not a pip requirement; allowed: a package name, "
+                    "optionally with extras, a version and a marker, such as 'pandas>=2' or "
+                    "'prefect-aws[s3]'"
+                ) from None
+        return packages

@@ -1,0 +1,49 @@
+"""Prefect Managed: a `prefect:managed` pool runs on Prefect's own infrastructure.
+
+Nothing to create in any cloud and no credentials block; the component exists so that
+the Prefect side registers every pool the same way, with these template defaults.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+
+from components.config import PoolConfig
+from components.config.managed import ManagedSettings
+from components.pool_component import PoolComponent
+
+
+class ManagedPool(PoolComponent):
+    """One Prefect Managed work pool: template defaults only."""
+
+    def __init__(
+        self,
+        pool: PoolConfig,
+        stack_labels: dict[str, str],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("pushpools:prefect:ManagedPool", pool, opts)
+        managed = _settings(pool)
+        self._finish(
+            credentials_block=None,
+            template_defaults=_template_defaults(managed),
+            image_namespace=None,
+        )
+
+
+def _settings(pool: PoolConfig) -> ManagedSettings:
+    if pool.managed is None:  # the config model guarantees it; this keeps the types honest
+        raise ValueError(f"pool {pool.name!r} has no managed settings")
+    return pool.managed
+
+
+def _template_defaults(managed: ManagedSettings) -> dict[str, Any]:
+    # Only what the config sets: Prefect's own defaults stay in force for the rest.
+    defaults: dict[str, Any] = {}
+    if managed.env:
+        defaults["env"] = managed.env
+    if managed.pip_packages:
+        defaults["pip_packages"] = managed.pip_packages
+    return defaults

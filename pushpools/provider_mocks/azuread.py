@@ -1,0 +1,60 @@
+"""What the Entra ID (azuread) provider returns for the resources pushpools declares."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from pulumi.runtime.mocks import MockResourceArgs
+
+from pushpools.provider_mocks import stable_id
+from pushpools.provider_mocks.azure import MOCK_TENANT_ID
+
+
+def _guid(*parts: str) -> str:
+    return str(uuid.UUID(stable_id(*parts, length=32)))
+
+
+def _application(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    object_id = _guid("application", args.name, args.inputs["displayName"])
+    return f"/applications/{object_id}", {
+        **args.inputs,
+        "objectId": object_id,
+        "clientId": _guid("application-client", object_id),
+        "publisherDomain": "pushpools.onmicrosoft.com",
+        "signInAudience": "AzureADMyOrg",
+    }
+
+
+def _service_principal(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    client_id = args.inputs["clientId"]
+    object_id = _guid("service-principal", client_id)
+    return f"/servicePrincipals/{object_id}", {
+        **args.inputs,
+        "objectId": object_id,
+        "applicationTenantId": MOCK_TENANT_ID,
+        "type": "Application",
+        "servicePrincipalNames": [client_id],
+    }
+
+
+def _application_password(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    i = args.inputs
+    key_id = _guid("password", args.name, i["applicationId"], str(i.get("rotateWhenChanged")))
+    # Shaped like an Entra client secret: 40 characters, a `~` at the fourth position.
+    value = f"{stable_id(key_id, length=3)}8Q~{stable_id('secret', key_id, length=36)}"[:40]
+    return f"{i['applicationId']}/password/{key_id}", {
+        **i,
+        "keyId": key_id,
+        "startDate": "2026-01-01T00:00:00Z",
+        "value": value,
+    }
+
+
+RESOURCES = {
+    "azuread:index/application:Application": _application,
+    "azuread:index/servicePrincipal:ServicePrincipal": _service_principal,
+    "azuread:index/applicationPassword:ApplicationPassword": _application_password,
+}
+
+CALLS: dict[str, Any] = {}
