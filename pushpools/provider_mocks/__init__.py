@@ -20,6 +20,7 @@ CallMock = Callable[[mocks.MockCallArgs], dict[str, Any]]
 # type-token package -> module holding RESOURCES and CALLS for it
 _MODULES = {
     "gcp": "pushpools.provider_mocks.gcp",
+    "aws": "pushpools.provider_mocks.aws",
     "azure-native": "pushpools.provider_mocks.azure",
     "azuread": "pushpools.provider_mocks.azuread",
 }
@@ -35,8 +36,9 @@ class ProviderMocks(mocks.Mocks):
             return "", {}
         return _module_for(args.typ).RESOURCES[_known(args.typ, "RESOURCES")](args)
 
-    def call(self, args: mocks.MockCallArgs) -> tuple[dict[str, Any], None]:
-        return _module_for(args.token).CALLS[_known(args.token, "CALLS")](args), None
+    def call(self, args: mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        # No check failures: an empty list, since the SDK's mock monitor iterates it.
+        return _module_for(args.token).CALLS[_known(args.token, "CALLS")](args), []
 
 
 def _module_for(token: str) -> Any:

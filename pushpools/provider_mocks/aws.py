@@ -1,0 +1,228 @@
+"""What the AWS provider returns for the resources and invokes pushpools uses.
+
+IDs have AWS's shapes (`vpc-` and 17 hex digits, 20-character access key IDs, ...) and
+ARNs are built from the inputs, the region and one fake account, so that policies and
+template defaults computed from them look exactly as they would in a real account.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Callable
+from typing import Any
+
+from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs
+
+from pushpools.provider_mocks import stable_id
+
+ACCOUNT_ID = "123456789012"  # AWS's own documentation account
+DEFAULT_REGION = "us-east-1"  # the provider's region when a resource names none
+
+# Availability zones as `DescribeAvailabilityZones` lists them; most regions have three.
+_ZONE_LETTERS = {"us-east-1": "abcdef", "us-west-2": "abcd", "ap-northeast-1": "acd"}
+
+
+def _region(args: MockResourceArgs) -> str:
+    return args.inputs.get("region") or DEFAULT_REGION
+
+
+def _arn(service: str, region: str, resource: str) -> str:
+    return f"arn:aws:{service}:{region}:{ACCOUNT_ID}:{resource}"
+
+
+def _ec2_id(prefix: str, args: MockResourceArgs) -> str:
+    return f"{prefix}-{stable_id(args.typ, args.name, length=17)}"
+
+
+def _unique_id(prefix: str, args: MockResourceArgs) -> str:
+    # IAM unique IDs: a 4-letter type prefix and 17 upper-case letters and digits.
+    digest = base64.b32encode(hashlib.sha256(args.name.encode()).digest()).decode()
+    return prefix + digest[:17]
+
+
+def _iam_arn(kind: str, args: MockResourceArgs) -> str:
+    path = args.inputs.get("path") or "/"
+    return f"arn:aws:iam::{ACCOUNT_ID}:{kind}{path}{args.inputs['name']}"
+
+
+def _role(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    i = args.inputs
+    return i["name"], {
+        **i,
+        "arn": _iam_arn("role", args),
+        "path": i.get("path") or "/",
+        "uniqueId": _unique_id("AROA", args),
+        "createDate": "2026-01-01T00:00:00Z",
+        "maxSessionDuration": i.get("maxSessionDuration", 3600),
+    }
+
+
+def _user(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    i = args.inputs
+    return i["name"], {
+        **i,
+        "arn": _iam_arn("user", args),
+        "path": i.get("path") or "/",
+        "uniqueId": _unique_id("AIDA", args),
+    }
+
+
+def _policy(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    arn = _iam_arn("policy", args)
+    return arn, {
+        **args.inputs,
+        "arn": arn,
+        "path": args.inputs.get("path") or "/",
+        "policyId": _unique_id("ANPA", args),
+        "attachmentCount": 1,
+    }
+
+
+def _role_policy(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    i = args.inputs
+    return f"{i['role']}:{i['name']}", dict(i)
+
+
+def _attachment(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    i = args.inputs
+    principal = i.get("role") or i.get("user")
+    return f"{principal}/{i['policyArn']}", dict(i)
+
+
+def _access_key(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    key_id = "AKIA" + _unique_id("", args)[:16]
+    # 40 characters of base64, as IAM's secret access keys are.
+    secret = base64.b64encode(hashlib.sha256(("secret/" + args.name).encode()).digest())
+    return key_id, {
+        **args.inputs,
+        "id": key_id,
+        "secret": secret.decode()[:40],
+        "sesSmtpPasswordV4": "B" + stable_id("smtp", args.name, length=43),
+        "status": args.inputs.get("status") or "Active",
+        "createDate": "2026-01-01T00:00:00Z",
+    }
+
+
+def _log_group(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    i = args.inputs
+    # The provider reports the ARN without the `:*` that DescribeLogGroups appends.
+    return i["name"], {
+        **i,
+        "arn": _arn("logs", _region(args), f"log-group:{i['name']}"),
+        "region": _region(args),
+        "logGroupClass": "STANDARD",
+    }
+
+
+def _cluster(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    arn = _arn("ecs", _region(args), f"cluster/{args.inputs['name']}")
+    return arn, {**args.inputs, "arn": arn, "region": _region(args)}
+
+
+def _capacity_providers(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    return args.inputs["clusterName"], {**args.inputs, "region": _region(args)}
+
+
+def _repository(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    i = args.inputs
+    region = _region(args)
+    return i["name"], {
+        **i,
+        "arn": _arn("ecr", region, f"repository/{i['name']}"),
+        "registryId": ACCOUNT_ID,
+        "repositoryUrl": f"{ACCOUNT_ID}.dkr.ecr.{region}.amazonaws.com/{i['name']}",
+        "region": region,
+    }
+
+
+def _lifecycle_policy(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    return args.inputs["repository"], {
+        **args.inputs,
+        "registryId": ACCOUNT_ID,
+        "region": _region(args),
+    }
+
+
+def _ec2(prefix: str, arn_kind: str | None = None) -> Callable[..., tuple[str, dict[str, Any]]]:
+    def create(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        id_ = _ec2_id(prefix, args)
+        state = {**args.inputs, "id": id_, "region": _region(args), "ownerId": ACCOUNT_ID}
+        if arn_kind is not None:
+            state["arn"] = _arn("ec2", _region(args), f"{arn_kind}/{id_}")
+        return id_, state
+
+    return create
+
+
+def _vpc(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    id_, state = _ec2("vpc", "vpc")(args)
+    return id_, {
+        **state,
+        "defaultSecurityGroupId": _ec2_id("sg", args),
+        "mainRouteTableId": _ec2_id("rtb", args),
+        "defaultNetworkAclId": _ec2_id("acl", args),
+        "instanceTenancy": args.inputs.get("instanceTenancy") or "default",
+    }
+
+
+def _subnet(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    id_, state = _ec2("subnet", "subnet")(args)
+    zone = args.inputs["availabilityZone"]
+    return id_, {**state, "availabilityZoneId": _zone_id(zone)}
+
+
+def _zone_id(zone: str) -> str:
+    region, letter = zone[:-1], zone[-1]
+    parts = region.split("-")
+    short = parts[0] + "".join(p[0] for p in parts[1:-1]) + parts[-1]
+    return f"{short}-az{'abcdef'.index(letter) + 1}"
+
+
+def _availability_zones(args: MockCallArgs) -> dict[str, Any]:
+    region = args.args.get("region") or DEFAULT_REGION
+    names = [f"{region}{letter}" for letter in _ZONE_LETTERS.get(region, "abc")]
+    return {
+        "id": region,
+        "region": region,
+        "names": names,
+        "zoneIds": [_zone_id(n) for n in names],
+        "groupNames": [region] * len(names),
+        "state": args.args.get("state"),
+    }
+
+
+def _caller_identity(args: MockCallArgs) -> dict[str, Any]:
+    return {
+        "id": ACCOUNT_ID,
+        "accountId": ACCOUNT_ID,
+        "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/pushpools-deployer",
+        "userId": "AIDAEXAMPLEDEPLOYER01",
+    }
+
+
+RESOURCES = {
+    "aws:iam/role:Role": _role,
+    "aws:iam/rolePolicy:RolePolicy": _role_policy,
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": _attachment,
+    "aws:iam/user:User": _user,
+    "aws:iam/policy:Policy": _policy,
+    "aws:iam/userPolicyAttachment:UserPolicyAttachment": _attachment,
+    "aws:iam/accessKey:AccessKey": _access_key,
+    "aws:cloudwatch/logGroup:LogGroup": _log_group,
+    "aws:ecs/cluster:Cluster": _cluster,
+    "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders": _capacity_providers,
+    "aws:ecr/repository:Repository": _repository,
+    "aws:ecr/lifecyclePolicy:LifecyclePolicy": _lifecycle_policy,
+    "aws:ec2/vpc:Vpc": _vpc,
+    "aws:ec2/internetGateway:InternetGateway": _ec2("igw", "internet-gateway"),
+    "aws:ec2/subnet:Subnet": _subnet,
+    "aws:ec2/routeTable:RouteTable": _ec2("rtb", "route-table"),
+    "aws:ec2/routeTableAssociation:RouteTableAssociation": _ec2("rtbassoc"),
+    "aws:ec2/securityGroup:SecurityGroup": _ec2("sg", "security-group"),
+}
+
+CALLS = {
+    "aws:index/getAvailabilityZones:getAvailabilityZones": _availability_zones,
+    "aws:index/getCallerIdentity:getCallerIdentity": _caller_identity,
+}
