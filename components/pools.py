@@ -16,6 +16,7 @@ from components.pool_component import PoolComponent
 # cloud -> (module, component class)
 _COMPONENTS: dict[Cloud, tuple[str, str]] = {
     Cloud.GCP: ("components.cloud_run", "CloudRunPushPool"),
+    Cloud.AWS: ("components.ecs", "EcsPushPool"),
     Cloud.AZURE: ("components.aci", "AciPushPool"),
     Cloud.MODAL: ("components.modal", "ModalPushPool"),
     Cloud.MANAGED: ("components.managed", "ManagedPool"),

@@ -69,6 +69,6 @@ POOL_KINDS: dict[PoolType, PoolKind] = {
 }
 
 SUPPORTED_CLOUDS: frozenset[Cloud] = frozenset(
-    {Cloud.GCP, Cloud.AZURE, Cloud.MODAL, Cloud.MANAGED}
+    {Cloud.GCP, Cloud.AWS, Cloud.AZURE, Cloud.MODAL, Cloud.MANAGED}
 )
 """Clouds with a component in this version; other pool types are refused, never ignored."""

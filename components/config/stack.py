@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
+from components.config.aws import EcsSettings
 from components.config.azure import AciSettings
 from components.config.base import ConfigModel
 from components.config.gcp import CloudRunSettings
@@ -21,6 +22,10 @@ _BLOCK_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
 # GCP label rules are the strictest of the clouds we tag.
 _GCP_LABEL_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 _GCP_LABEL_VALUE = re.compile(r"^[a-z0-9_-]{0,63}$")
+# AWS tags (IAM, ECS and ECR enforce the character set): keys 1-128, values up to 256,
+# and the `aws:` prefix is AWS's own.
+_AWS_TAG_KEY = re.compile(r"^[\w\s.:/=+\-@]{1,128}$")
+_AWS_TAG_VALUE = re.compile(r"^[\w\s.:/=+\-@]{0,256}$")
 # Azure tags: names up to 512 characters without < > % & \ ? /, values up to 256.
 _AZURE_TAG_NAME = re.compile(r"^[^<>%&\\?/]{1,512}$")
 _AZURE_TAG_VALUE_MAX = 256
@@ -38,6 +43,7 @@ class PoolConfig(ConfigModel):
     credentials_block_name: str | None = None
     """Override of the credentials block's name (default as Prefect's helper names it)."""
     gcp: CloudRunSettings | None = None
+    aws: EcsSettings | None = None
     azure: AciSettings | None = None
     modal: ModalSettings | None = None
     managed: ManagedSettings | None = None
@@ -177,6 +183,23 @@ class StackConfig(ConfigModel):
                         f"pushpools:labels.{key}: value {value!r} is not allowed on GCP "
                         "resources; allowed: lowercase letters, digits, '_' and '-', "
                         "at most 63 characters"
+                    )
+        return self
+
+    @model_validator(mode="after")
+    def _tags_fit_aws(self) -> StackConfig:
+        if any(p.kind.cloud is Cloud.AWS for p in self.pools):
+            for key, value in self.labels.items():
+                if not _AWS_TAG_KEY.match(key) or key.lower().startswith("aws:"):
+                    raise ValueError(
+                        f"pushpools:labels.{key}: key {key!r} is not allowed as an AWS tag key; "
+                        "allowed: 1-128 letters, digits, spaces and _.:/=+-@, not starting "
+                        "with 'aws:'"
+                    )
+                if not _AWS_TAG_VALUE.match(value):
+                    raise ValueError(
+                        f"pushpools:labels.{key}: value {value!r} is not allowed as an AWS tag "
+                        "value; allowed: up to 256 letters, digits, spaces and _.:/=+-@"
                     )
         return self
 

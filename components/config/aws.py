@@ -1,0 +1,385 @@
+"""Settings of an ECS pool (`ecs:push`, or the `ecs` worker type for self-hosted Prefect)."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from difflib import get_close_matches
+from typing import Literal
+
+from pydantic import Field, ValidationInfo, field_validator, model_validator
+
+from components.config.base import ConfigModel
+
+# The commercial partition (`aws`): every ARN pushpools writes assumes it. China, GovCloud
+# and the sovereign partitions need other ARNs and other credentials.
+AWS_REGIONS = frozenset(
+    [
+        "af-south-1",
+        "ap-east-1",
+        "ap-east-2",
+        "ap-northeast-1",
+        "ap-northeast-2",
+        "ap-northeast-3",
+        "ap-south-1",
+        "ap-south-2",
+        "ap-southeast-1",
+        "ap-southeast-2",
+        "ap-southeast-3",
+        "ap-southeast-4",
+        "ap-southeast-5",
+        "ap-southeast-6",
+        "ap-southeast-7",
+        "ca-central-1",
+        "ca-west-1",
+        "eu-central-1",
+        "eu-central-2",
+        "eu-north-1",
+        "eu-south-1",
+        "eu-south-2",
+        "eu-west-1",
+        "eu-west-2",
+        "eu-west-3",
+        "il-central-1",
+        "me-central-1",
+        "me-south-1",
+        "mx-central-1",
+        "sa-east-1",
+        "us-east-1",
+        "us-east-2",
+        "us-west-1",
+        "us-west-2",
+    ]
+)
+
+# The only values CloudWatch Logs' PutRetentionPolicy accepts.
+LOG_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
+    2922, 3288, 3653,
+)  # fmt: skip
+
+_IAM_NAME = re.compile(r"^[\w+=,.@-]+$")
+_CLUSTER_NAME = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
+_REPOSITORY_NAME = re.compile(
+    r"^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$"
+)
+_LOG_GROUP_NAME = re.compile(r"^[.\-_/#A-Za-z0-9]{1,512}$")
+# EC2 accepts these in a VPC security group's name; it may not start with "sg-".
+_SECURITY_GROUP_NAME = re.compile(r"^[A-Za-z0-9 ._\-:/()#,@\[\]+=&;{}!$*]{1,255}$")
+_MANAGED_POLICY_ARN = re.compile(r"^arn:aws:iam::(aws|\d{12}):policy/(?:[\w+=,.@-]+/)*[\w+=,.@-]+$")
+_VPC_ID = re.compile(r"^vpc-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
+_SUBNET_ID = re.compile(r"^subnet-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
+
+
+def _iam_name(value: str, what: str, max_length: int) -> str:
+    if not (_IAM_NAME.match(value) and len(value) <= max_length):
+        raise ValueError(
+            f"{value!r} is not a valid IAM {what} name; allowed: 1-{max_length} letters, "
+            "digits and the characters _+=,.@-"
+        )
+    return value
+
+
+class EcsNames(ConfigModel):
+    """Physical names; the defaults are the ones Prefect's `--provision-infra` uses.
+
+    IAM names are unique per AWS account and the others per region, so a second ECS pool
+    in the same account needs its own names here (the stack config check says which).
+    """
+
+    execution_role: str = "PrefectEcsTaskExecutionRole"
+    """IAM role the ECS agent uses to pull images and write logs."""
+    task_role: str = "PrefectEcsTaskRole"
+    """IAM role the flow code runs as; created only with a `task_role` section."""
+    user: str = "prefect-ecs-user"
+    """IAM user Prefect acts as; its access key goes into the credentials block."""
+    policy: str = "prefect-ecs-policy"
+    """Customer-managed IAM policy holding what Prefect may do."""
+    cluster: str = "prefect-ecs-cluster"
+    repository: str = "prefect-flows"
+    """ECR repository for flow images."""
+    security_group: str = "prefect-ecs-security-group"
+    log_group: str | None = None
+    """CloudWatch log group of the pool's tasks; default `/ecs/<cluster>` (the helper makes
+    none, and the worker's own default, `prefect`, is shared by every pool)."""
+    vpc: str = "prefect-ecs-vpc"
+    """`Name` tag of a VPC pushpools creates, as the helper tags it."""
+
+    @field_validator("execution_role", "task_role")
+    @classmethod
+    def _role(cls, value: str) -> str:
+        return _iam_name(value, "role", 64)
+
+    @field_validator("user")
+    @classmethod
+    def _user(cls, value: str) -> str:
+        return _iam_name(value, "user", 64)
+
+    @field_validator("policy")
+    @classmethod
+    def _policy(cls, value: str) -> str:
+        return _iam_name(value, "policy", 128)
+
+    @field_validator("cluster")
+    @classmethod
+    def _cluster(cls, value: str) -> str:
+        if not _CLUSTER_NAME.match(value):
+            raise ValueError(
+                f"{value!r} is not a valid ECS cluster name; allowed: 1-255 letters, digits, "
+                "hyphens and underscores"
+            )
+        return value
+
+    @field_validator("repository")
+    @classmethod
+    def _repository(cls, value: str) -> str:
+        if not (_REPOSITORY_NAME.match(value) and 2 <= len(value) <= 256):
+            raise ValueError(
+                f"{value!r} is not a valid ECR repository name; allowed: 2-256 lowercase "
+                "letters and digits, separated by '.', '_', '__', '-' or '/' "
+                "(e.g. 'prefect-flows' or 'team/flows')"
+            )
+        return value
+
+    @field_validator("security_group")
+    @classmethod
+    def _security_group(cls, value: str) -> str:
+        if value.lower().startswith("sg-") or not _SECURITY_GROUP_NAME.match(value):
+            raise ValueError(
+                f"{value!r} is not a valid security group name; allowed: 1-255 letters, "
+                "digits, spaces and ._-:/()#,@[]+=&;{}!$*, not starting with 'sg-'"
+            )
+        return value
+
+    @field_validator("log_group")
+    @classmethod
+    def _log_group(cls, value: str | None) -> str | None:
+        if value is not None and (not _LOG_GROUP_NAME.match(value) or value.startswith("aws/")):
+            raise ValueError(
+                f"{value!r} is not a valid CloudWatch log group name; allowed: 1-512 letters, "
+                "digits and ._-/#, not starting with 'aws/'"
+            )
+        return value
+
+    @property
+    def log_group_name(self) -> str:
+        return self.log_group or f"/ecs/{self.cluster}"
+
+
+class EcsNetwork(ConfigModel):
+    """Where the tasks run: an existing VPC and subnets, or a new VPC (the default)."""
+
+    vpc_id: str | None = None
+    """An existing VPC; pushpools then creates only the security group in it."""
+    subnet_ids: list[str] = Field(default_factory=list, validate_default=True)
+    """Subnets of `vpc_id` the tasks run in (required with `vpc_id`)."""
+    cidr_block: str | None = Field(default=None, validate_default=True)
+    """CIDR of a new VPC (default 10.0.0.0/16); it gets one public subnet per availability
+    zone, in up to three zones, each a quarter of the VPC."""
+    assign_public_ip: bool = Field(default=True, validate_default=True)
+    """Give tasks a public IP, so that they reach ECR and Prefect without a NAT gateway."""
+
+    @field_validator("vpc_id")
+    @classmethod
+    def _vpc_id(cls, value: str | None) -> str | None:
+        if value is not None and not _VPC_ID.match(value):
+            raise ValueError(f"{value!r} is not a VPC ID; allowed: 'vpc-' and 8 or 17 hex digits")
+        return value
+
+    @field_validator("subnet_ids")
+    @classmethod
+    def _subnet_ids(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        bad = [s for s in value if not _SUBNET_ID.match(s)]
+        if bad:
+            raise ValueError(
+                f"{bad[0]!r} is not a subnet ID; allowed: 'subnet-' and 8 or 17 hex digits"
+            )
+        if len(set(value)) != len(value):
+            raise ValueError(f"{value!r} names a subnet twice")
+        if "vpc_id" not in info.data:  # vpc_id itself is invalid, and reported
+            return value
+        vpc_id = info.data["vpc_id"]
+        if value and vpc_id is None:
+            raise ValueError(
+                f"{value!r} are set without vpc_id; subnets belong to an existing VPC: "
+                "set network.vpc_id too, or remove subnet_ids to create a new VPC"
+            )
+        if vpc_id is not None and not value:
+            raise ValueError(
+                f"vpc_id {vpc_id!r} is set, but no subnets; list the subnets of that VPC "
+                "the tasks run in"
+            )
+        return value
+
+    @field_validator("cidr_block")
+    @classmethod
+    def _cidr_block(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        if info.data.get("vpc_id") is not None:
+            raise ValueError(
+                f"{value!r} is the CIDR of a new VPC, but vpc_id names an existing one; "
+                "set one of them"
+            )
+        try:
+            network = ipaddress.IPv4Network(value)
+        except ValueError:
+            raise ValueError(
+                f"{value!r} is not an IPv4 network in CIDR notation (e.g. '10.0.0.0/16')"
+            ) from None
+        if not 16 <= network.prefixlen <= 24:
+            raise ValueError(
+                f"{value!r} is not allowed; a new VPC's prefix length must be /16 to /24, "
+                "so that each of its subnets can hold tasks"
+            )
+        return str(network)
+
+    @field_validator("assign_public_ip")
+    @classmethod
+    def _public_ip(cls, value: bool, info: ValidationInfo) -> bool:
+        if not value and "vpc_id" in info.data and info.data["vpc_id"] is None:
+            raise ValueError(
+                "false is not allowed for a new VPC: its subnets are public, with no NAT "
+                "gateway, so tasks without a public IP could not pull images; use an "
+                "existing VPC with private subnets for that"
+            )
+        return value
+
+    @property
+    def new_vpc_cidr(self) -> str:
+        return self.cidr_block or "10.0.0.0/16"
+
+
+class EcsTaskRole(ConfigModel):
+    """A role for the flow code itself (the helper makes none: tasks get no AWS identity)."""
+
+    managed_policy_arns: list[str] = Field(default_factory=list)
+    """Managed policies the flow code needs, e.g. arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess."""
+
+    @field_validator("managed_policy_arns")
+    @classmethod
+    def _arns(cls, value: list[str]) -> list[str]:
+        bad = [arn for arn in value if not _MANAGED_POLICY_ARN.match(arn)]
+        if bad:
+            raise ValueError(
+                f"{bad[0]!r} is not an IAM managed policy ARN; allowed: "
+                "arn:aws:iam::aws:policy/<name> or arn:aws:iam::<12-digit account>:policy/<name>"
+            )
+        if len(set(value)) != len(value):
+            raise ValueError(f"{value!r} names a policy twice")
+        return value
+
+
+class EcrSettings(ConfigModel):
+    """The flow-image repository. Images are always scanned on push."""
+
+    immutable_tags: bool = False
+    """Refuse to overwrite a pushed tag (off by default: many teams push `latest`)."""
+    keep_last_images: int = Field(default=100, ge=1, le=10000)
+    """A lifecycle policy expires all but the newest this many images."""
+
+
+class EcsSettings(ConfigModel):
+    """The `aws` section of an ECS pool."""
+
+    region: str
+    """Region of the cluster, registry, logs and network (IAM is global)."""
+    names: EcsNames = EcsNames()
+    network: EcsNetwork = EcsNetwork()
+    log_retention_days: int | None = 30
+    """Days CloudWatch keeps the tasks' logs; null keeps them forever."""
+    container_insights: Literal["disabled", "enabled", "enhanced"] = "disabled"
+    """CloudWatch Container Insights for the cluster (billed per metric)."""
+    launch_type: Literal["FARGATE", "FARGATE_SPOT"] = "FARGATE"
+    """The template's default; the cluster offers both capacity providers either way."""
+    task_role: EcsTaskRole | None = None
+    ecr: EcrSettings = EcrSettings()
+    attach_ecs_full_access: bool = False
+    """Also attach AmazonECS_FullAccess to Prefect's user, as Prefect's manual setup says.
+    Broad (every ECS resource, and more): only when the least-privilege policy is not enough."""
+    existing_user_name: str | None = None
+    """Act as this existing IAM user instead of creating one (its policy and a new access key
+    are still added). IAM allows two keys per user: it must have at most one already."""
+    key_generation: int = Field(default=1, ge=1)
+    """Bump to rotate the access key: a new key is created and put in the block, then the
+    old key is deleted."""
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, value: str) -> str:
+        if value not in AWS_REGIONS:
+            hint = get_close_matches(value, AWS_REGIONS, n=1)
+            did_you_mean = f" (did you mean {hint[0]!r}?)" if hint else ""
+            raise ValueError(
+                f"{value!r} is not an AWS region{did_you_mean}; allowed: "
+                + ", ".join(sorted(AWS_REGIONS))
+            )
+        return value
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _retention(cls, value: int | None) -> int | None:
+        if value is not None and value not in LOG_RETENTION_DAYS:
+            raise ValueError(
+                f"{value!r} is not a retention CloudWatch Logs allows; allowed: "
+                + ", ".join(str(d) for d in LOG_RETENTION_DAYS)
+                + ", or null to keep logs forever"
+            )
+        return value
+
+    @field_validator("existing_user_name")
+    @classmethod
+    def _existing_user(cls, value: str | None) -> str | None:
+        return None if value is None else _iam_name(value, "user", 64)
+
+    @model_validator(mode="after")
+    def _roles_differ(self) -> EcsSettings:
+        if self.task_role is not None and _same_iam_name(
+            self.names.task_role, self.names.execution_role
+        ):
+            raise ValueError(
+                f"names.task_role {self.names.task_role!r} is also the execution role's name; "
+                "the flow code's role must be its own"
+            )
+        return self
+
+    @property
+    def user_name(self) -> str:
+        return self.existing_user_name or self.names.user
+
+    def physical_names(self) -> list[tuple[str, str, str]]:
+        """(what, where it must be unique, config key suffix) for collision checks."""
+        account = "AWS account"
+        region = f"region {self.region}"
+        names = [
+            (_iam("role", self.names.execution_role), account, "aws.names.execution_role"),
+            (
+                _iam("user", self.user_name),
+                account,
+                "aws.existing_user_name" if self.existing_user_name else "aws.names.user",
+            ),
+            (_iam("policy", self.names.policy), account, "aws.names.policy"),
+            (f"ECS cluster {self.names.cluster!r}", region, "aws.names.cluster"),
+            (f"ECR repository {self.names.repository!r}", region, "aws.names.repository"),
+            (f"log group {self.names.log_group_name!r}", region, "aws.names.log_group"),
+        ]
+        if self.task_role is not None:
+            names.append((_iam("role", self.names.task_role), account, "aws.names.task_role"))
+        if self.network.vpc_id is not None:  # a new VPC is the pool's own
+            names.append(
+                (
+                    f"security group {self.names.security_group!r}",
+                    f"VPC {self.network.vpc_id}",
+                    "aws.names.security_group",
+                )
+            )
+        return names
+
+
+def _same_iam_name(a: str, b: str) -> bool:
+    return a.lower() == b.lower()
+
+
+def _iam(kind: str, name: str) -> str:
+    # IAM names are unique regardless of case: compare them in one case.
+    return f"IAM {kind} {name.lower()!r} (IAM names ignore case)"

@@ -1,0 +1,418 @@
+"""AWS ECS (Fargate): what an `ecs:push` (or `ecs` worker) pool needs.
+
+Everything Prefect's `--provision-infra` helper creates, declaratively, and what it misses:
+one IAM user per pool (the helper shares one, and IAM allows two keys per user), a policy
+narrowed to this pool's cluster, task definitions, log group and roles, `logs:CreateLogGroup`
+for the execution role, an optional task role, a log group with retention, capacity
+providers, an image lifecycle policy, and a security group the template actually uses.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+from pulumi_aws import cloudwatch, ec2, ecr, ecs, get_availability_zones, iam
+from pulumi_aws import get_caller_identity_output as caller_identity
+
+from components.config import PoolConfig
+from components.config.aws import EcsSettings
+from components.ecs_policies import (
+    ECS_FULL_ACCESS_POLICY_ARN,
+    EXECUTION_ROLE_POLICY_ARN,
+    PoolScope,
+    execution_role_log_policy,
+    prefect_policy,
+    task_trust_policy,
+)
+from components.pool_component import CredentialsBlock, PoolComponent
+from components.tagging import resource_labels, slug
+
+MAX_ZONES = 3
+
+
+@dataclass(frozen=True)
+class _Network:
+    vpc_id: pulumi.Output[str]
+    subnet_ids: list[pulumi.Output[str]]
+
+
+def task_family_prefix(pool_name: str) -> str:
+    """The prefix of the task definition families Prefect registers for a pool.
+
+    The ECS worker (which push pools run too) names a family
+    `prefect_<pool>_<deployment id>` unless a deployment sets `family`. Pool names have no
+    underscore, so one pool's prefix never matches another pool's families.
+    """
+    return f"prefect_{pool_name}_"
+
+
+class EcsPushPool(PoolComponent):
+    """The AWS side of one ECS work pool."""
+
+    execution_role: iam.Role
+    """The role the ECS agent uses to pull images and write logs."""
+    task_role: iam.Role | None
+    """The role the flow code runs as, if the pool has one."""
+    log_group: cloudwatch.LogGroup
+    cluster: ecs.Cluster
+    repository: ecr.Repository
+    security_group: ec2.SecurityGroup
+    prefect_policy: iam.Policy
+    access_key: iam.AccessKey
+    """The key Prefect acts with; it is in the credentials block."""
+
+    def __init__(
+        self,
+        pool: PoolConfig,
+        stack_labels: dict[str, str],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("pushpools:aws:EcsPushPool", pool, opts)
+        aws = _settings(pool)
+        name = pool.name
+        region = aws.region
+        tags = resource_labels(stack_labels, name)
+        child = pulumi.ResourceOptions(parent=self)
+        account_id = caller_identity(opts=pulumi.InvokeOptions(parent=self)).account_id
+
+        self.log_group = cloudwatch.LogGroup(
+            f"{name}-logs",
+            name=aws.names.log_group_name,
+            retention_in_days=aws.log_retention_days,
+            region=region,
+            tags=tags,
+            opts=child,
+        )
+        self.execution_role = iam.Role(
+            f"{name}-execution-role",
+            name=aws.names.execution_role,
+            description=f"ECS pulls images and writes logs as this role for the work pool {name}",
+            assume_role_policy=json.dumps(task_trust_policy()),
+            tags=tags,
+            opts=child,
+        )
+        iam.RolePolicyAttachment(
+            f"{name}-execution-role-policy",
+            role=self.execution_role.name,
+            policy_arn=EXECUTION_ROLE_POLICY_ARN,
+            opts=child,
+        )
+        iam.RolePolicy(
+            f"{name}-execution-role-logs",
+            role=self.execution_role.name,
+            name="create-log-group",
+            policy=self.log_group.arn.apply(lambda arn: json.dumps(execution_role_log_policy(arn))),
+            opts=child,
+        )
+        self.task_role = _task_role(name, aws, tags, child) if aws.task_role else None
+
+        self.repository = ecr.Repository(
+            f"{name}-images",
+            name=aws.names.repository,
+            image_scanning_configuration={"scan_on_push": True},
+            image_tag_mutability="IMMUTABLE" if aws.ecr.immutable_tags else "MUTABLE",
+            region=region,
+            tags=tags,
+            opts=child,
+        )
+        ecr.LifecyclePolicy(
+            f"{name}-images-lifecycle",
+            repository=self.repository.name,
+            policy=json.dumps(_lifecycle_policy(aws.ecr.keep_last_images)),
+            region=region,
+            opts=child,
+        )
+
+        self.cluster = ecs.Cluster(
+            f"{name}-cluster",
+            name=aws.names.cluster,
+            settings=[{"name": "containerInsights", "value": aws.container_insights}],
+            region=region,
+            tags=tags,
+            opts=child,
+        )
+        ecs.ClusterCapacityProviders(
+            f"{name}-capacity-providers",
+            cluster_name=self.cluster.name,
+            capacity_providers=["FARGATE", "FARGATE_SPOT"],
+            default_capacity_provider_strategies=[
+                {"capacity_provider": aws.launch_type, "weight": 1}
+            ],
+            region=region,
+            opts=child,
+        )
+
+        network = (
+            _existing_network(aws)
+            if aws.network.vpc_id is not None
+            else _new_network(name, aws, tags, self)
+        )
+        self.security_group = ec2.SecurityGroup(
+            f"{name}-security-group",
+            name=aws.names.security_group,
+            description=f"Tasks of the Prefect work pool {name}: egress only",
+            vpc_id=network.vpc_id,
+            # The tasks call out (ECR, Prefect, the flows' services); nothing calls in.
+            ingress=[],
+            egress=[
+                {
+                    "protocol": "-1",
+                    "from_port": 0,
+                    "to_port": 0,
+                    "cidr_blocks": ["0.0.0.0/0"],
+                    "description": "All outbound traffic",
+                }
+            ],
+            region=region,
+            tags=tags,
+            opts=child,
+        )
+
+        user_name = self._prefect_user(aws, tags, child)
+        role_arns = [self.execution_role.arn] + (
+            [self.task_role.arn] if self.task_role is not None else []
+        )
+        scope = pulumi.Output.all(
+            account_id=account_id,
+            cluster_name=self.cluster.name,
+            cluster_arn=self.cluster.arn,
+            log_group_arn=self.log_group.arn,
+            vpc_id=network.vpc_id,
+            role_arns=pulumi.Output.all(*role_arns),
+        ).apply(
+            lambda v: PoolScope(
+                region=region,
+                account_id=v["account_id"],
+                cluster_name=v["cluster_name"],
+                cluster_arn=v["cluster_arn"],
+                task_family_prefix=task_family_prefix(name),
+                log_group_arn=v["log_group_arn"],
+                vpc_id=v["vpc_id"],
+                pass_role_arns=tuple(v["role_arns"]),
+            )
+        )
+        self.prefect_policy = iam.Policy(
+            f"{name}-prefect-policy",
+            name=aws.names.policy,
+            description=f"What Prefect may do in AWS for the work pool {name}",
+            policy=scope.apply(lambda s: json.dumps(prefect_policy(s))),
+            tags=tags,
+            opts=child,
+        )
+        iam.UserPolicyAttachment(
+            f"{name}-prefect-policy-attachment",
+            user=user_name,
+            policy_arn=self.prefect_policy.arn,
+            opts=child,
+        )
+        if aws.attach_ecs_full_access:
+            iam.UserPolicyAttachment(
+                f"{name}-ecs-full-access",
+                user=user_name,
+                policy_arn=ECS_FULL_ACCESS_POLICY_ARN,
+                opts=child,
+            )
+        # The generation is in the name: bumping it declares a new key, which Pulumi creates
+        # (and hands to the block) before it deletes the key that left the program.
+        self.access_key = iam.AccessKey(
+            f"{name}-access-key-{aws.key_generation}", user=user_name, opts=child
+        )
+
+        assert pool.block_name is not None
+        assert pool.kind.block_type_slug is not None
+        assert pool.kind.credentials_variable is not None
+        self._finish(
+            credentials_block=CredentialsBlock(
+                type_slug=pool.kind.block_type_slug,
+                name=pool.block_name,
+                data=pulumi.Output.secret(
+                    {
+                        "aws_access_key_id": self.access_key.id,
+                        "aws_secret_access_key": self.access_key.secret,
+                        "region_name": region,
+                    }
+                ),
+                template_variable=pool.kind.credentials_variable,
+            ),
+            template_defaults=_template_defaults(
+                aws,
+                cluster_arn=self.cluster.arn,
+                execution_role_arn=self.execution_role.arn,
+                task_role_arn=None if self.task_role is None else self.task_role.arn,
+                network=network,
+                security_group_id=self.security_group.id,
+                log_group_name=self.log_group.name,
+            ),
+            image_namespace=self.repository.repository_url,
+        )
+
+    def _prefect_user(
+        self, aws: EcsSettings, tags: dict[str, str], opts: pulumi.ResourceOptions
+    ) -> pulumi.Output[str]:
+        if aws.existing_user_name is not None:
+            return pulumi.Output.from_input(aws.existing_user_name)
+        user = iam.User(f"{self.pool.name}-prefect-user", name=aws.names.user, tags=tags, opts=opts)
+        return user.name
+
+
+def _settings(pool: PoolConfig) -> EcsSettings:
+    if pool.aws is None:  # the config model guarantees it; this keeps the types honest
+        raise ValueError(f"pool {pool.name!r} has no aws settings")
+    return pool.aws
+
+
+def _task_role(
+    name: str, aws: EcsSettings, tags: dict[str, str], opts: pulumi.ResourceOptions
+) -> iam.Role:
+    assert aws.task_role is not None
+    role = iam.Role(
+        f"{name}-task-role",
+        name=aws.names.task_role,
+        description=f"Flow runs of the Prefect work pool {name} run as this role",
+        assume_role_policy=json.dumps(task_trust_policy()),
+        tags=tags,
+        opts=opts,
+    )
+    for arn in aws.task_role.managed_policy_arns:
+        iam.RolePolicyAttachment(
+            f"{name}-task-role-{slug(arn.removeprefix('arn:aws:iam::'))}",
+            role=role.name,
+            policy_arn=arn,
+            opts=opts,
+        )
+    return role
+
+
+def _lifecycle_policy(keep_last: int) -> dict[str, Any]:
+    return {
+        "rules": [
+            {
+                "rulePriority": 1,
+                "description": f"Keep the newest {keep_last} images",
+                "selection": {
+                    "tagStatus": "any",
+                    "countType": "imageCountMoreThan",
+                    "countNumber": keep_last,
+                },
+                "action": {"type": "expire"},
+            }
+        ]
+    }
+
+
+def _existing_network(aws: EcsSettings) -> _Network:
+    assert aws.network.vpc_id is not None
+    return _Network(
+        vpc_id=pulumi.Output.from_input(aws.network.vpc_id),
+        subnet_ids=[pulumi.Output.from_input(s) for s in aws.network.subnet_ids],
+    )
+
+
+def _new_network(
+    name: str, aws: EcsSettings, tags: dict[str, str], parent: pulumi.Resource
+) -> _Network:
+    """A VPC with one public subnet per zone (up to three) routed to an internet gateway."""
+    opts = pulumi.ResourceOptions(parent=parent)
+    region = aws.region
+    zones = sorted(
+        get_availability_zones(
+            state="available", region=region, opts=pulumi.InvokeOptions(parent=parent)
+        ).names
+    )[:MAX_ZONES]
+    if not zones:
+        raise pulumi.RunError(f"AWS lists no available availability zone in {region}")
+    cidr = ipaddress.IPv4Network(aws.network.new_vpc_cidr)
+    # Quarters of the VPC: three for the zones, one left for later.
+    subnet_cidrs = list(cidr.subnets(prefixlen_diff=2))
+    named = aws.names.vpc
+
+    vpc = ec2.Vpc(
+        f"{name}-vpc",
+        cidr_block=str(cidr),
+        # ECR and Prefect are reached by DNS name.
+        enable_dns_support=True,
+        enable_dns_hostnames=True,
+        region=region,
+        tags={**tags, "Name": named},
+        opts=opts,
+    )
+    gateway = ec2.InternetGateway(
+        f"{name}-internet-gateway",
+        vpc_id=vpc.id,
+        region=region,
+        tags={**tags, "Name": named},
+        opts=opts,
+    )
+    routes = ec2.RouteTable(
+        f"{name}-public-routes",
+        vpc_id=vpc.id,
+        routes=[{"cidr_block": "0.0.0.0/0", "gateway_id": gateway.id}],
+        region=region,
+        tags={**tags, "Name": f"{named}-public"},
+        opts=opts,
+    )
+    subnet_ids = []
+    for zone, subnet_cidr in zip(zones, subnet_cidrs, strict=False):
+        subnet = ec2.Subnet(
+            f"{name}-public-{zone}",
+            vpc_id=vpc.id,
+            cidr_block=str(subnet_cidr),
+            availability_zone=zone,
+            region=region,
+            tags={**tags, "Name": f"{named}-public-{zone}"},
+            opts=opts,
+        )
+        ec2.RouteTableAssociation(
+            f"{name}-public-{zone}-routes",
+            subnet_id=subnet.id,
+            route_table_id=routes.id,
+            region=region,
+            opts=opts,
+        )
+        subnet_ids.append(subnet.id)
+    return _Network(vpc_id=vpc.id, subnet_ids=subnet_ids)
+
+
+def _template_defaults(
+    aws: EcsSettings,
+    *,
+    cluster_arn: pulumi.Output[str],
+    execution_role_arn: pulumi.Output[str],
+    task_role_arn: pulumi.Output[str] | None,
+    network: _Network,
+    security_group_id: pulumi.Output[str],
+    log_group_name: pulumi.Output[str],
+) -> pulumi.Output[dict[str, Any]]:
+    """The ECS job variables that point the pool at this infrastructure."""
+    return pulumi.Output.all(
+        cluster=cluster_arn,
+        execution_role_arn=execution_role_arn,
+        task_role_arn=task_role_arn,
+        vpc_id=network.vpc_id,
+        subnets=pulumi.Output.all(*network.subnet_ids),
+        security_group=security_group_id,
+        log_group=log_group_name,
+    ).apply(
+        lambda v: {
+            "cluster": v["cluster"],
+            "execution_role_arn": v["execution_role_arn"],
+            **({"task_role_arn": v["task_role_arn"]} if v["task_role_arn"] else {}),
+            "vpc_id": v["vpc_id"],
+            # The worker wraps this in `awsvpcConfiguration` itself, and requires vpc_id.
+            "network_configuration": {
+                "subnets": v["subnets"],
+                "securityGroups": [v["security_group"]],
+                "assignPublicIp": "ENABLED" if aws.network.assign_public_ip else "DISABLED",
+            },
+            "configure_cloudwatch_logs": True,
+            "cloudwatch_logs_options": {
+                "awslogs-group": v["log_group"],
+                "awslogs-region": aws.region,
+            },
+            "launch_type": aws.launch_type,
+        }
+    )

@@ -1,0 +1,672 @@
+"""The ECS pool's resource graph: what `pulumi up` would create, and how it is wired."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import ipaddress
+import json
+from typing import Any
+
+import pytest
+
+from pushpools.engine import ProgramRun, Registration, is_secret, reveal
+from tests.harness import inputs, outputs, run_pools
+
+ACCOUNT = "123456789012"  # the account the AWS provider mock answers with
+EXECUTION_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+ECS_FULL_ACCESS = "arn:aws:iam::aws:policy/AmazonECS_FullAccess"
+S3_READ = "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"
+CUSTOM_POLICY = "arn:aws:iam::210987654321:policy/flows/warehouse-writer"
+EXISTING_VPC = "vpc-0a1b2c3d4e5f60718"
+EXISTING_SUBNETS = ["subnet-0a1b2c3d4e5f60719", "subnet-0a1b2c3d4e5f6071a"]
+
+ROLE = "aws:iam/role:Role"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+ROLE_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+USER = "aws:iam/user:User"
+POLICY = "aws:iam/policy:Policy"
+USER_ATTACHMENT = "aws:iam/userPolicyAttachment:UserPolicyAttachment"
+ACCESS_KEY = "aws:iam/accessKey:AccessKey"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+CLUSTER = "aws:ecs/cluster:Cluster"
+CAPACITY = "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders"
+REPOSITORY = "aws:ecr/repository:Repository"
+LIFECYCLE = "aws:ecr/lifecyclePolicy:LifecyclePolicy"
+VPC = "aws:ec2/vpc:Vpc"
+GATEWAY = "aws:ec2/internetGateway:InternetGateway"
+SUBNET = "aws:ec2/subnet:Subnet"
+ROUTE_TABLE = "aws:ec2/routeTable:RouteTable"
+ROUTE_ASSOCIATION = "aws:ec2/routeTableAssociation:RouteTableAssociation"
+SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
+NETWORK_TYPES = (VPC, GATEWAY, SUBNET, ROUTE_TABLE, ROUTE_ASSOCIATION)
+
+
+def _ecs_pool(name: str = "dev-ecs", **aws: Any) -> dict[str, Any]:
+    return {"name": name, "type": "ecs:push", "aws": {"region": "us-east-1", **aws}}
+
+
+@pytest.fixture(scope="module")
+def default_run() -> ProgramRun:
+    """A pool with nothing but a region: the helper's names, a new VPC."""
+    return run_pools(_ecs_pool(), labels={"team": "data-platform"})
+
+
+@pytest.fixture(scope="module")
+def custom_run() -> ProgramRun:
+    """A pool that sets every opt-in: existing VPC, task role, full access, other names."""
+    return run_pools(
+        _ecs_pool(
+            "prod-ecs",
+            region="eu-central-1",
+            names={"cluster": "prod-flows", "log_group": "/prefect/prod", "repository": "prod/f"},
+            network={
+                "vpc_id": EXISTING_VPC,
+                "subnet_ids": EXISTING_SUBNETS,
+                "assign_public_ip": False,
+            },
+            task_role={"managed_policy_arns": [S3_READ, CUSTOM_POLICY]},
+            log_retention_days=365,
+            container_insights="enhanced",
+            launch_type="FARGATE_SPOT",
+            ecr={"immutable_tags": True, "keep_last_images": 25},
+            attach_ecs_full_access=True,
+            existing_user_name="ci-prefect",
+            key_generation=3,
+        )
+    )
+
+
+def _policy_document(run: ProgramRun, type_: str, name: str) -> dict[str, Any]:
+    return json.loads(inputs(run.one(type_, name))["policy"])
+
+
+def _arn(run: ProgramRun, type_: str, name: str) -> str:
+    return outputs(run.one(type_, name))["arn"]
+
+
+def _statement(document: dict[str, Any], sid: str) -> dict[str, Any]:
+    (statement,) = [s for s in document["Statement"] if s.get("Sid") == sid]
+    return statement
+
+
+def _aws_resources(run: ProgramRun) -> list[Registration]:
+    return [r for r in run.resources if r.type.startswith("aws:")]
+
+
+# --- what gets created -------------------------------------------------------------
+
+
+def test_a_default_pool_creates_everything_an_ecs_push_pool_needs(default_run: ProgramRun) -> None:
+    declared = sorted((r.type, r.name) for r in _aws_resources(default_run))
+    zones = ("us-east-1a", "us-east-1b", "us-east-1c")
+    assert declared == sorted(
+        [
+            (ROLE, "dev-ecs-execution-role"),
+            (ROLE_ATTACHMENT, "dev-ecs-execution-role-policy"),
+            (ROLE_POLICY, "dev-ecs-execution-role-logs"),
+            (LOG_GROUP, "dev-ecs-logs"),
+            (REPOSITORY, "dev-ecs-images"),
+            (LIFECYCLE, "dev-ecs-images-lifecycle"),
+            (CLUSTER, "dev-ecs-cluster"),
+            (CAPACITY, "dev-ecs-capacity-providers"),
+            (VPC, "dev-ecs-vpc"),
+            (GATEWAY, "dev-ecs-internet-gateway"),
+            (ROUTE_TABLE, "dev-ecs-public-routes"),
+            *[(SUBNET, f"dev-ecs-public-{zone}") for zone in zones],
+            *[(ROUTE_ASSOCIATION, f"dev-ecs-public-{zone}-routes") for zone in zones],
+            (SECURITY_GROUP, "dev-ecs-security-group"),
+            (USER, "dev-ecs-prefect-user"),
+            (POLICY, "dev-ecs-prefect-policy"),
+            (USER_ATTACHMENT, "dev-ecs-prefect-policy-attachment"),
+            (ACCESS_KEY, "dev-ecs-access-key-1"),
+        ]
+    )
+
+
+def test_every_resource_is_a_child_of_the_pool_component(default_run: ProgramRun) -> None:
+    component = default_run.one("pushpools:aws:EcsPushPool", "dev-ecs")
+    assert {r.parent for r in _aws_resources(default_run)} == {component.urn}
+
+
+def test_physical_names_default_to_the_helpers(default_run: ProgramRun) -> None:
+    names = {
+        (ROLE, "dev-ecs-execution-role"): "PrefectEcsTaskExecutionRole",
+        (USER, "dev-ecs-prefect-user"): "prefect-ecs-user",
+        (POLICY, "dev-ecs-prefect-policy"): "prefect-ecs-policy",
+        (CLUSTER, "dev-ecs-cluster"): "prefect-ecs-cluster",
+        (REPOSITORY, "dev-ecs-images"): "prefect-flows",
+        (SECURITY_GROUP, "dev-ecs-security-group"): "prefect-ecs-security-group",
+        (LOG_GROUP, "dev-ecs-logs"): "/ecs/prefect-ecs-cluster",
+    }
+    for (type_, name), physical in names.items():
+        assert inputs(default_run.one(type_, name))["name"] == physical
+
+
+def test_regional_resources_are_created_in_the_pools_region(custom_run: ProgramRun) -> None:
+    regional = [r for r in _aws_resources(custom_run) if not r.type.startswith("aws:iam/")]
+    assert regional
+    assert {inputs(r)["region"] for r in regional} == {"eu-central-1"}
+
+
+# --- the roles ---------------------------------------------------------------------
+
+
+def test_the_execution_role_trusts_only_ecs_tasks(default_run: ProgramRun) -> None:
+    role = inputs(default_run.one(ROLE, "dev-ecs-execution-role"))
+    assert json.loads(role["assumeRolePolicy"]) == {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+
+
+def test_the_execution_role_has_the_managed_policy_and_may_create_its_log_group(
+    default_run: ProgramRun,
+) -> None:
+    attachment = inputs(default_run.one(ROLE_ATTACHMENT, "dev-ecs-execution-role-policy"))
+    assert attachment == {"role": "PrefectEcsTaskExecutionRole", "policyArn": EXECUTION_POLICY}
+    log_group_arn = f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/ecs/prefect-ecs-cluster"
+    assert _arn(default_run, LOG_GROUP, "dev-ecs-logs") == log_group_arn
+    inline = inputs(default_run.one(ROLE_POLICY, "dev-ecs-execution-role-logs"))
+    assert inline["role"] == "PrefectEcsTaskExecutionRole"
+    assert json.loads(inline["policy"]) == {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "CreateThisPoolsLogGroup",
+                "Effect": "Allow",
+                "Action": "logs:CreateLogGroup",
+                "Resource": [log_group_arn, f"{log_group_arn}:*"],
+            }
+        ],
+    }
+
+
+def test_no_task_role_unless_configured(default_run: ProgramRun) -> None:
+    assert [inputs(r)["name"] for r in default_run.find(ROLE)] == ["PrefectEcsTaskExecutionRole"]
+    defaults = reveal(default_run.outputs)["pools"]["dev-ecs"]["template_defaults"]
+    assert "task_role_arn" not in defaults
+
+
+def test_the_task_role_trusts_ecs_tasks_and_gets_the_configured_policies(
+    custom_run: ProgramRun,
+) -> None:
+    role = inputs(custom_run.one(ROLE, "prod-ecs-task-role"))
+    assert role["name"] == "PrefectEcsTaskRole"
+    assert json.loads(role["assumeRolePolicy"])["Statement"] == [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+        }
+    ]
+    attached = {
+        inputs(r)["policyArn"]
+        for r in custom_run.find(ROLE_ATTACHMENT)
+        if inputs(r)["role"] == "PrefectEcsTaskRole"
+    }
+    assert attached == {S3_READ, CUSTOM_POLICY}
+    names = {r.name for r in custom_run.find(ROLE_ATTACHMENT) if "task-role" in r.name}
+    assert names == {
+        "prod-ecs-task-role-aws-policy-amazons3readonlyaccess",
+        "prod-ecs-task-role-210987654321-policy-flows-warehouse-writer",
+    }
+
+
+# --- logs, cluster, registry -------------------------------------------------------
+
+
+def test_the_log_group_keeps_logs_as_long_as_configured(
+    default_run: ProgramRun, custom_run: ProgramRun
+) -> None:
+    assert inputs(default_run.one(LOG_GROUP))["retentionInDays"] == 30
+    custom = inputs(custom_run.one(LOG_GROUP))
+    assert (custom["name"], custom["retentionInDays"]) == ("/prefect/prod", 365)
+
+
+def test_null_retention_keeps_logs_forever() -> None:
+    run = run_pools(_ecs_pool(log_retention_days=None))
+    assert "retentionInDays" not in inputs(run.one(LOG_GROUP))
+
+
+def test_the_cluster_offers_fargate_and_fargate_spot(
+    default_run: ProgramRun, custom_run: ProgramRun
+) -> None:
+    cluster = inputs(default_run.one(CLUSTER))
+    assert cluster["settings"] == [{"name": "containerInsights", "value": "disabled"}]
+    capacity = inputs(default_run.one(CAPACITY))
+    assert capacity["clusterName"] == "prefect-ecs-cluster"
+    assert capacity["capacityProviders"] == ["FARGATE", "FARGATE_SPOT"]
+    assert capacity["defaultCapacityProviderStrategies"] == [
+        {"capacityProvider": "FARGATE", "weight": 1}
+    ]
+    custom = inputs(custom_run.one(CLUSTER))
+    assert custom["settings"] == [{"name": "containerInsights", "value": "enhanced"}]
+    assert inputs(custom_run.one(CAPACITY))["defaultCapacityProviderStrategies"] == [
+        {"capacityProvider": "FARGATE_SPOT", "weight": 1}
+    ]
+
+
+def test_the_repository_scans_on_push_and_keeps_the_last_images(
+    default_run: ProgramRun, custom_run: ProgramRun
+) -> None:
+    repository = inputs(default_run.one(REPOSITORY))
+    assert repository["imageScanningConfiguration"] == {"scanOnPush": True}
+    assert repository["imageTagMutability"] == "MUTABLE"
+    lifecycle = inputs(default_run.one(LIFECYCLE))
+    assert lifecycle["repository"] == "prefect-flows"
+    assert json.loads(lifecycle["policy"]) == {
+        "rules": [
+            {
+                "rulePriority": 1,
+                "description": "Keep the newest 100 images",
+                "selection": {
+                    "tagStatus": "any",
+                    "countType": "imageCountMoreThan",
+                    "countNumber": 100,
+                },
+                "action": {"type": "expire"},
+            }
+        ]
+    }
+    assert inputs(custom_run.one(REPOSITORY))["imageTagMutability"] == "IMMUTABLE"
+    custom_rule = json.loads(inputs(custom_run.one(LIFECYCLE))["policy"])["rules"][0]
+    assert custom_rule["selection"]["countNumber"] == 25
+
+
+# --- the network -------------------------------------------------------------------
+
+
+def test_a_new_vpc_gets_public_subnets_in_three_zones_from_the_invoke(
+    default_run: ProgramRun,
+) -> None:
+    zone_invokes = [
+        args
+        for token, args in default_run.invokes
+        if token == "aws:index/getAvailabilityZones:getAvailabilityZones"
+    ]
+    assert zone_invokes == [{"region": "us-east-1", "state": "available"}]
+    vpc = default_run.one(VPC)
+    vpc_id = outputs(vpc)["id"]
+    assert inputs(vpc)["cidrBlock"] == "10.0.0.0/16"
+    assert inputs(vpc)["enableDnsHostnames"] is True
+    subnets = {inputs(s)["availabilityZone"]: inputs(s) for s in default_run.find(SUBNET)}
+    # us-east-1 has six zones; the subnets take the first three.
+    assert sorted(subnets) == ["us-east-1a", "us-east-1b", "us-east-1c"]
+    assert {s["vpcId"] for s in subnets.values()} == {vpc_id}
+    cidrs = [ipaddress.ip_network(subnets[z]["cidrBlock"]) for z in sorted(subnets)]
+    assert [str(c) for c in cidrs] == ["10.0.0.0/18", "10.0.64.0/18", "10.0.128.0/18"]
+
+
+def test_a_region_with_other_zone_names_uses_the_names_aws_lists() -> None:
+    run = run_pools(_ecs_pool(region="ap-northeast-1", network={"cidr_block": "172.20.0.0/20"}))
+    subnets = sorted(
+        (inputs(s)["availabilityZone"], inputs(s)["cidrBlock"]) for s in run.find(SUBNET)
+    )
+    assert subnets == [
+        ("ap-northeast-1a", "172.20.0.0/22"),
+        ("ap-northeast-1c", "172.20.4.0/22"),
+        ("ap-northeast-1d", "172.20.8.0/22"),
+    ]
+
+
+def test_the_subnets_route_to_the_internet_through_the_vpcs_gateway(
+    default_run: ProgramRun,
+) -> None:
+    vpc_id = outputs(default_run.one(VPC))["id"]
+    gateway = default_run.one(GATEWAY)
+    assert inputs(gateway)["vpcId"] == vpc_id
+    routes = default_run.one(ROUTE_TABLE)
+    assert inputs(routes)["vpcId"] == vpc_id
+    assert inputs(routes)["routes"] == [
+        {"cidrBlock": "0.0.0.0/0", "gatewayId": outputs(gateway)["id"]}
+    ]
+    subnet_ids = {outputs(s)["id"] for s in default_run.find(SUBNET)}
+    associations = [inputs(a) for a in default_run.find(ROUTE_ASSOCIATION)]
+    assert {a["subnetId"] for a in associations} == subnet_ids
+    assert {a["routeTableId"] for a in associations} == {outputs(routes)["id"]}
+
+
+def test_the_security_group_allows_egress_only(default_run: ProgramRun) -> None:
+    group = inputs(default_run.one(SECURITY_GROUP))
+    assert group["vpcId"] == outputs(default_run.one(VPC))["id"]
+    assert group["ingress"] == []
+    assert group["egress"] == [
+        {
+            "protocol": "-1",
+            "fromPort": 0,
+            "toPort": 0,
+            "cidrBlocks": ["0.0.0.0/0"],
+            "description": "All outbound traffic",
+        }
+    ]
+
+
+def test_an_existing_vpc_gets_only_a_security_group(custom_run: ProgramRun) -> None:
+    for type_ in NETWORK_TYPES:
+        assert custom_run.find(type_) == [], type_
+    assert not [t for t, _ in custom_run.invokes if "AvailabilityZones" in t]
+    assert inputs(custom_run.one(SECURITY_GROUP))["vpcId"] == EXISTING_VPC
+
+
+# --- Prefect's identity ------------------------------------------------------------
+
+
+def test_the_prefect_policy_is_exactly_the_helpers_actions_on_this_pools_resources(
+    default_run: ProgramRun,
+) -> None:
+    vpc_id = outputs(default_run.one(VPC))["id"]
+    region = f"us-east-1:{ACCOUNT}"
+    cluster = f"arn:aws:ecs:{region}:cluster/prefect-ecs-cluster"
+    families = f"arn:aws:ecs:{region}:task-definition/prefect_dev-ecs_*"
+    groups = f"arn:aws:ec2:{region}:security-group/*"
+    vpc = f"arn:aws:ec2:{region}:vpc/{vpc_id}"
+    log_group = f"arn:aws:logs:{region}:log-group:/ecs/prefect-ecs-cluster"
+    assert _arn(default_run, CLUSTER, "dev-ecs-cluster") == cluster
+    policy = inputs(default_run.one(POLICY))
+    assert policy["name"] == "prefect-ecs-policy"
+    assert json.loads(policy["policy"]) == {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "ReadInThisPoolsRegion",
+                "Effect": "Allow",
+                "Action": [
+                    "ec2:DescribeNetworkInterfaces",
+                    "ec2:DescribeSecurityGroups",
+                    "ec2:DescribeSubnets",
+                    "ec2:DescribeVpcs",
+                    "ecs:DeregisterTaskDefinition",
+                    "ecs:DescribeTaskDefinition",
+                    "ecs:ListAccountSettings",
+                    "ecs:ListClusters",
+                    "ecs:ListTaskDefinitions",
+                    "logs:DescribeLogGroups",
+                ],
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:RequestedRegion": "us-east-1"}},
+            },
+            {
+                "Sid": "ThisPoolsCluster",
+                "Effect": "Allow",
+                "Action": ["ecs:CreateCluster", "ecs:DescribeClusters"],
+                "Resource": cluster,
+            },
+            {
+                "Sid": "ThisPoolsTaskDefinitions",
+                "Effect": "Allow",
+                "Action": ["ecs:RegisterTaskDefinition", "ecs:TagResource"],
+                "Resource": families,
+            },
+            {
+                "Sid": "RunTasksOnThisPoolsCluster",
+                "Effect": "Allow",
+                "Action": "ecs:RunTask",
+                "Resource": families,
+                "Condition": {"ArnEquals": {"ecs:cluster": cluster}},
+            },
+            {
+                "Sid": "TasksOnThisPoolsCluster",
+                "Effect": "Allow",
+                "Action": ["ecs:DescribeTasks", "ecs:StopTask", "ecs:TagResource"],
+                "Resource": f"arn:aws:ecs:{region}:task/prefect-ecs-cluster/*",
+            },
+            {
+                "Sid": "ThisPoolsLogStreams",
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogStream", "logs:GetLogEvents", "logs:PutLogEvents"],
+                "Resource": f"{log_group}:log-stream:*",
+            },
+            {
+                "Sid": "CreateSecurityGroupsInThisPoolsVpc",
+                "Effect": "Allow",
+                "Action": "ec2:CreateSecurityGroup",
+                "Resource": [vpc, groups],
+            },
+            {
+                "Sid": "OpenSecurityGroupsOfThisPoolsVpc",
+                "Effect": "Allow",
+                "Action": "ec2:AuthorizeSecurityGroupIngress",
+                "Resource": groups,
+                "Condition": {"ArnEquals": {"ec2:Vpc": vpc}},
+            },
+            {
+                "Sid": "TagSecurityGroupsAsTheyAreCreated",
+                "Effect": "Allow",
+                "Action": "ec2:CreateTags",
+                "Resource": groups,
+                "Condition": {"StringEquals": {"ec2:CreateAction": "CreateSecurityGroup"}},
+            },
+            {
+                "Sid": "AllowPassRoleForEcs",
+                "Effect": "Allow",
+                "Action": "iam:PassRole",
+                "Resource": [f"arn:aws:iam::{ACCOUNT}:role/PrefectEcsTaskExecutionRole"],
+                "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
+            },
+        ],
+    }
+
+
+def test_the_policy_is_attached_to_the_pools_own_user(default_run: ProgramRun) -> None:
+    user = inputs(default_run.one(USER))
+    assert user["name"] == "prefect-ecs-user"
+    attachments = [inputs(a) for a in default_run.find(USER_ATTACHMENT)]
+    assert attachments == [
+        {
+            "user": "prefect-ecs-user",
+            "policyArn": _arn(default_run, POLICY, "dev-ecs-prefect-policy"),
+        }
+    ]
+    assert inputs(default_run.one(ACCESS_KEY))["user"] == "prefect-ecs-user"
+
+
+def test_pass_role_names_the_execution_and_task_roles_only(custom_run: ProgramRun) -> None:
+    statement = _statement(
+        _policy_document(custom_run, POLICY, "prod-ecs-prefect-policy"), "AllowPassRoleForEcs"
+    )
+    assert statement["Resource"] == [
+        _arn(custom_run, ROLE, "prod-ecs-execution-role"),
+        _arn(custom_run, ROLE, "prod-ecs-task-role"),
+    ]
+    assert statement["Condition"] == {
+        "StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}
+    }
+
+
+def test_an_existing_vpc_narrows_security_group_grants_to_it(custom_run: ProgramRun) -> None:
+    document = _policy_document(custom_run, POLICY, "prod-ecs-prefect-policy")
+    vpc = f"arn:aws:ec2:eu-central-1:{ACCOUNT}:vpc/{EXISTING_VPC}"
+    assert _statement(document, "OpenSecurityGroupsOfThisPoolsVpc")["Condition"] == {
+        "ArnEquals": {"ec2:Vpc": vpc}
+    }
+    assert vpc in _statement(document, "CreateSecurityGroupsInThisPoolsVpc")["Resource"]
+
+
+def test_ecs_full_access_is_attached_only_when_opted_in(
+    default_run: ProgramRun, custom_run: ProgramRun
+) -> None:
+    assert ECS_FULL_ACCESS not in {
+        inputs(a)["policyArn"] for a in default_run.find(USER_ATTACHMENT)
+    }
+    full = inputs(custom_run.one(USER_ATTACHMENT, "prod-ecs-ecs-full-access"))
+    assert full == {"user": "ci-prefect", "policyArn": ECS_FULL_ACCESS}
+
+
+def test_an_existing_user_gets_the_policy_and_a_key_but_is_not_created(
+    custom_run: ProgramRun,
+) -> None:
+    assert custom_run.find(USER) == []
+    own = inputs(custom_run.one(USER_ATTACHMENT, "prod-ecs-prefect-policy-attachment"))
+    assert own == {
+        "user": "ci-prefect",
+        "policyArn": _arn(custom_run, POLICY, "prod-ecs-prefect-policy"),
+    }
+    assert inputs(custom_run.one(ACCESS_KEY))["user"] == "ci-prefect"
+
+
+def test_two_pools_get_two_users_each_allowed_only_its_own_resources() -> None:
+    second_names = {
+        "execution_role": "PrefectEcsTaskExecutionRole-batch",
+        "user": "prefect-ecs-user-batch",
+        "policy": "prefect-ecs-policy-batch",
+        "cluster": "prefect-batch",
+        "repository": "prefect-flows-batch",
+    }
+    run = run_pools(_ecs_pool("etl-ecs"), _ecs_pool("batch-ecs", names=second_names))
+    users = {r.name: inputs(r)["name"] for r in run.find(USER)}
+    assert users == {
+        "etl-ecs-prefect-user": "prefect-ecs-user",
+        "batch-ecs-prefect-user": "prefect-ecs-user-batch",
+    }
+    keys = {r.name: inputs(r)["user"] for r in run.find(ACCESS_KEY)}
+    assert keys == {
+        "etl-ecs-access-key-1": "prefect-ecs-user",
+        "batch-ecs-access-key-1": "prefect-ecs-user-batch",
+    }
+    for pool, role, cluster in [
+        ("etl-ecs", "PrefectEcsTaskExecutionRole", "prefect-ecs-cluster"),
+        ("batch-ecs", "PrefectEcsTaskExecutionRole-batch", "prefect-batch"),
+    ]:
+        document = _policy_document(run, POLICY, f"{pool}-prefect-policy")
+        assert _statement(document, "AllowPassRoleForEcs")["Resource"] == [
+            f"arn:aws:iam::{ACCOUNT}:role/{role}"
+        ]
+        run_task = _statement(document, "RunTasksOnThisPoolsCluster")
+        assert run_task["Resource"].endswith(f":task-definition/prefect_{pool}_*")
+        assert run_task["Condition"]["ArnEquals"]["ecs:cluster"].endswith(f":cluster/{cluster}")
+    outputs_ = reveal(run.outputs)
+    assert {p["data"]["aws_access_key_id"] for p in outputs_["credentials_blocks"].values()} == {
+        outputs(k)["id"] for k in run.find(ACCESS_KEY)
+    }
+
+
+# --- the key and the outputs -------------------------------------------------------
+
+
+def test_the_access_keys_secret_is_secret_from_birth(default_run: ProgramRun) -> None:
+    key = default_run.one(ACCESS_KEY)
+    assert is_secret(key.outputs["secret"])
+    assert not is_secret(key.outputs["id"])
+    assert is_secret(default_run.outputs["credentials_blocks"])
+
+
+def test_the_credentials_block_payload(default_run: ProgramRun) -> None:
+    key = outputs(default_run.one(ACCESS_KEY))
+    blocks = reveal(default_run.outputs["credentials_blocks"])
+    assert blocks == {
+        "dev-ecs": {
+            "type_slug": "aws-credentials",
+            "name": "dev-ecs-aws-credentials",
+            "data": {
+                "aws_access_key_id": key["id"],
+                "aws_secret_access_key": key["secret"],
+                "region_name": "us-east-1",
+            },
+        }
+    }
+
+
+def test_the_secret_is_nowhere_in_the_plain_outputs(default_run: ProgramRun) -> None:
+    secret = outputs(default_run.one(ACCESS_KEY))["secret"]
+    assert len(secret) == 40
+    pools = default_run.outputs["pools"]
+    assert not is_secret(pools)
+    assert secret not in json.dumps(pools)
+    summary = pools["dev-ecs"]
+    assert summary["credentials_block"] == {
+        "type_slug": "aws-credentials",
+        "name": "dev-ecs-aws-credentials",
+        "variable": "aws_credentials",
+    }
+
+
+def test_the_template_defaults_point_at_the_pools_infrastructure(default_run: ProgramRun) -> None:
+    pool = default_run.outputs["pools"]["dev-ecs"]
+    subnets = [outputs(s)["id"] for s in sorted(default_run.find(SUBNET), key=lambda r: r.name)]
+    assert pool["template_defaults"] == {
+        "cluster": f"arn:aws:ecs:us-east-1:{ACCOUNT}:cluster/prefect-ecs-cluster",
+        "execution_role_arn": f"arn:aws:iam::{ACCOUNT}:role/PrefectEcsTaskExecutionRole",
+        "vpc_id": outputs(default_run.one(VPC))["id"],
+        "network_configuration": {
+            "subnets": subnets,
+            "securityGroups": [outputs(default_run.one(SECURITY_GROUP))["id"]],
+            "assignPublicIp": "ENABLED",
+        },
+        "configure_cloudwatch_logs": True,
+        "cloudwatch_logs_options": {
+            "awslogs-group": "/ecs/prefect-ecs-cluster",
+            "awslogs-region": "us-east-1",
+        },
+        "launch_type": "FARGATE",
+    }
+    assert pool["image_namespace"] == f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/prefect-flows"
+
+
+def test_an_existing_network_and_task_role_reach_the_template(custom_run: ProgramRun) -> None:
+    defaults = custom_run.outputs["pools"]["prod-ecs"]["template_defaults"]
+    assert defaults["task_role_arn"] == f"arn:aws:iam::{ACCOUNT}:role/PrefectEcsTaskRole"
+    assert defaults["vpc_id"] == EXISTING_VPC
+    assert defaults["network_configuration"] == {
+        "subnets": EXISTING_SUBNETS,
+        "securityGroups": [outputs(custom_run.one(SECURITY_GROUP))["id"]],
+        "assignPublicIp": "DISABLED",
+    }
+    assert defaults["launch_type"] == "FARGATE_SPOT"
+    assert defaults["cloudwatch_logs_options"]["awslogs-group"] == "/prefect/prod"
+
+
+def test_bumping_key_generation_declares_a_new_key_for_the_block() -> None:
+    # A new logical key: Pulumi creates it and updates the block before it deletes the
+    # key that left the program, so Prefect never holds a deleted key.
+    first = run_pools(_ecs_pool())
+    second = run_pools(_ecs_pool(key_generation=2))
+    assert [k.name for k in first.find(ACCESS_KEY)] == ["dev-ecs-access-key-1"]
+    assert [k.name for k in second.find(ACCESS_KEY)] == ["dev-ecs-access-key-2"]
+    new_key = outputs(second.one(ACCESS_KEY))
+    data = reveal(second.outputs["credentials_blocks"])["dev-ecs"]["data"]
+    assert data["aws_access_key_id"] == new_key["id"] != outputs(first.one(ACCESS_KEY))["id"]
+    assert data["aws_secret_access_key"] == new_key["secret"]
+
+
+# --- tags --------------------------------------------------------------------------
+
+
+def _accepts_tags(type_token: str) -> bool:
+    """Whether the provider's resource takes `tags`, read from the SDK's own signature."""
+    module, _, class_name = type_token.removeprefix("aws:").partition(":")
+    sdk_module = importlib.import_module(f"pulumi_aws.{module.split('/')[0]}")
+    return "tags" in inspect.signature(getattr(sdk_module, class_name)._internal_init).parameters
+
+
+@pytest.mark.parametrize("run_name", ["default_run", "custom_run"])
+def test_every_taggable_resource_carries_the_common_tags(
+    run_name: str, request: pytest.FixtureRequest
+) -> None:
+    run: ProgramRun = request.getfixturevalue(run_name)
+    pool = "dev-ecs" if run_name == "default_run" else "prod-ecs"
+    common = {"managed-by": "pushpools", "prefect-work-pool": pool}
+    if run_name == "default_run":
+        common["team"] = "data-platform"
+    taggable = [r for r in _aws_resources(run) if _accepts_tags(r.type)]
+    assert len(taggable) == (13 if run_name == "default_run" else 7)
+    for resource in taggable:
+        tags = inputs(resource).get("tags")
+        assert tags is not None, f"{resource.type} {resource.name} has no tags"
+        extra = {k: v for k, v in tags.items() if k not in common}
+        assert {k: tags[k] for k in common} == common, resource.name
+        # Only network resources add a Name, for the console.
+        assert set(extra) <= {"Name"}, resource.name
+        assert ("Name" in extra) == (resource.type in NETWORK_TYPES), resource.name
+
+
+def test_network_resources_are_named_as_the_helper_names_its_vpc(default_run: ProgramRun) -> None:
+    assert inputs(default_run.one(VPC))["tags"]["Name"] == "prefect-ecs-vpc"
+    subnet = inputs(default_run.one(SUBNET, "dev-ecs-public-us-east-1b"))
+    assert subnet["tags"]["Name"] == "prefect-ecs-vpc-public-us-east-1b"
