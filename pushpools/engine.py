@@ -169,19 +169,21 @@ def run_program(
     even when the program fails.
     """
     run = record if record is not None else ProgramRun(project=project, stack=stack)
-    asyncio.set_event_loop(asyncio.new_event_loop())
+    loop = asyncio.new_event_loop()
+    loop.set_exception_handler(_ignore_echoes_of_the_raised_error)
+    asyncio.set_event_loop(loop)
+    # Process-wide SDK state: tasks a failed run left behind would otherwise be awaited
+    # by the next run forever (the SDK's own `pulumi.runtime.test` clears them too).
+    settings.SETTINGS.rpc_manager.clear()
+    settings.SETTINGS.outputs.clear()
     settings.set_root_resource(None)  # type: ignore[arg-type] - the SDK's own reset
     mocks_ = provider_mocks or ProviderMocks()
     pulumi.runtime.set_mocks(
         mocks_, project=project, stack=stack, preview=False, monitor=FaithfulMonitor(mocks_, run)
     )
     pulumi.runtime.set_all_config(dict(config), list(secret_keys))
-    try:
-        _sync_await(run_pulumi_func(lambda: _run_quietly(program)))
-        run.outputs = _resolve_stack_outputs()
-    finally:
-        loop = asyncio.get_event_loop()
-        loop.close()
+    _sync_await(run_pulumi_func(lambda: _run_quietly(program)))
+    run.outputs = _resolve_stack_outputs()
     return run
 
 
@@ -198,3 +200,13 @@ def _resolve_stack_outputs() -> dict[str, Any]:
 def _run_quietly(program: Callable[[], object]) -> None:
     # A program's return value (runpy returns the module's globals) is not an output.
     program()
+
+
+def _ignore_echoes_of_the_raised_error(
+    loop: asyncio.AbstractEventLoop, context: dict[str, Any]
+) -> None:
+    # When a program fails, the outputs that depended on the failed step hold the same
+    # error; it has been raised to the caller already, so asyncio's "never retrieved"
+    # reports of it are noise. Anything else is reported as usual.
+    if "never retrieved" not in str(context.get("message", "")):
+        loop.default_exception_handler(context)

@@ -1,0 +1,118 @@
+"""The offline engine behaves like the real one where a lax mock would hide a leak."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pulumi
+import pytest
+from pulumi.runtime import mocks, settings
+from pulumi.runtime.sync_await import _sync_await
+from pulumi_gcp import serviceaccount
+
+from pushpools.engine import ProgramRun, is_secret, run_program
+from pushpools.provider_mocks import ProviderMocks, UnmockedError
+
+
+def _run(program) -> ProgramRun:
+    return run_program(program, project="p", stack="s", config={}, secret_keys=[])
+
+
+def _key_program() -> None:
+    account = serviceaccount.Account("sa", account_id="prefect-x", project="acme-proj")
+    key = serviceaccount.Key("key", service_account_id=account.name)
+    pulumi.export("private_key", key.private_key)
+    pulumi.export("email", account.email)
+
+
+def test_schema_secret_outputs_come_back_secret_as_the_engine_marks_them() -> None:
+    run = _run(_key_program)
+    key = run.one("gcp:serviceaccount/key:Key", "key")
+    assert is_secret(key.outputs["privateKey"])
+    assert is_secret(run.outputs["private_key"])
+    assert not is_secret(run.outputs["email"])
+
+
+def test_the_sdk_mock_monitor_alone_would_leak_the_key() -> None:
+    """The control: the SDK's plain mock monitor leaves the same key in plain text,
+    which is why the engine applies the real engine's secret rules itself."""
+    plain = ProviderMocks()
+    asyncio.set_event_loop(asyncio.new_event_loop())
+    settings.SETTINGS.rpc_manager.clear()
+    settings.SETTINGS.outputs.clear()
+    settings.set_root_resource(None)  # type: ignore[arg-type]
+    pulumi.runtime.set_mocks(plain, "p", "s", preview=False, monitor=mocks.MockMonitor(plain))
+
+    async def key_is_secret() -> bool:
+        account = serviceaccount.Account("sa", account_id="prefect-x", project="acme-proj")
+        key = serviceaccount.Key("key", service_account_id=account.name)
+        return await key.private_key.is_secret()
+
+    assert _sync_await(key_is_secret()) is False
+
+
+def test_an_output_of_a_secret_input_stays_secret() -> None:
+    def program() -> None:
+        account = serviceaccount.Account(
+            "sa",
+            account_id="prefect-x",
+            project="acme-proj",
+            description=pulumi.Output.secret("internal"),
+        )
+        pulumi.export("description", account.description)
+
+    run = _run(program)
+    assert is_secret(run.one("gcp:serviceaccount/account:Account").outputs["description"])
+    assert is_secret(run.outputs["description"])
+
+
+def test_inputs_reach_providers_under_wire_names() -> None:
+    run = _run(_key_program)
+    account = run.one("gcp:serviceaccount/account:Account", "sa")
+    assert account.inputs["accountId"] == "prefect-x"
+    assert "account_id" not in account.inputs
+
+
+def test_an_unmocked_resource_type_fails_the_run() -> None:
+    def program() -> None:
+        from pulumi_gcp import storage
+
+        storage.Bucket("b", location="EU", project="acme-proj")
+
+    with pytest.raises(Exception, match="no provider mock for gcp:storage/bucket:Bucket"):
+        _run(program)
+
+
+def test_an_unmocked_invoke_fails_the_run() -> None:
+    def program() -> None:
+        from pulumi_gcp import organizations
+
+        organizations.get_project(project_id="acme-proj")
+
+    with pytest.raises(Exception, match="no provider mock for gcp:organizations/getProject"):
+        _run(program)
+
+
+def test_a_failed_run_does_not_hang_or_leak_into_the_next() -> None:
+    def broken() -> None:
+        from pulumi_gcp import storage
+
+        storage.Bucket("b", location="EU", project="acme-proj")
+
+    with pytest.raises(UnmockedError):
+        _run(broken)
+    run = _run(_key_program)
+    assert [r.name for r in run.resources if r.custom] == ["sa", "key"]
+
+
+def test_runs_do_not_see_each_other() -> None:
+    first = _run(_key_program)
+    second = _run(_key_program)
+    assert len(first.find("gcp:serviceaccount/key:Key")) == 1
+    assert len(second.find("gcp:serviceaccount/key:Key")) == 1
+
+
+def test_unmocked_error_is_raised_by_the_provider_mocks_directly() -> None:
+    args = mocks.MockResourceArgs(typ="nope:x/y:Z", name="n", inputs={}, custom=True)
+    with pytest.raises(UnmockedError):
+        ProviderMocks().new_resource(args)
