@@ -132,7 +132,7 @@ class CloudRunSettings(ConfigModel):
     @classmethod
     def _region(cls, value: str) -> str:
         if value not in CLOUD_RUN_REGIONS:
-            hint = get_close_matches(value, CLOUD_RUN_REGIONS, n=1)
+            hint = get_close_matches(value, sorted(CLOUD_RUN_REGIONS), n=1)
             did_you_mean = f" (did you mean {hint[0]!r}?)" if hint else ""
             raise ValueError(
                 f"{value!r} is not a Cloud Run region{did_you_mean}; allowed: "
