@@ -30,11 +30,11 @@ def test_a_malformed_project_id_names_key_value_and_rule() -> None:
 
 def test_an_unknown_region_suggests_the_closest_one() -> None:
     (problem,) = config_problems(
-        pools(gcp_pool(gcp={"project": "acme-data-dev", "region": "europe-west"}))
+        pools(gcp_pool(gcp={"project": "acme-data-dev", "region": "us-centrl1"}))
     )
     assert problem.startswith(
-        "pushpools:pools[0].gcp.region: 'europe-west' is not a Cloud Run region "
-        "(did you mean 'europe-west1"
+        "pushpools:pools[0].gcp.region: 'us-centrl1' is not a Cloud Run region "
+        "(did you mean 'us-central1'?); allowed: "
     )
     assert "allowed: africa-south1," in problem
 
