@@ -8,6 +8,8 @@ what was declared.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -57,3 +59,38 @@ def inputs(resource: Registration) -> dict[str, Any]:
 
 def outputs(resource: Registration) -> dict[str, Any]:
     return reveal(resource.outputs)
+
+
+def plan_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """`pushpools plan ...` as a user runs it, from the project folder."""
+    return subprocess.run(
+        [str(PROJECT_DIR / ".venv" / "bin" / "pushpools"), "plan", *args],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+_LIST_IMPORTS = """
+import contextlib, io, json, sys
+from pushpools.cli import main
+with contextlib.redirect_stdout(io.StringIO()):
+    status = main(["plan", "--stack-file", sys.argv[1]])
+top = sorted({m.split(".")[0] for m in sys.modules})
+print(json.dumps({"status": status, "top": top, "all": sorted(sys.modules)}))
+"""
+
+
+def modules_imported_by_plan(stack_file: Path) -> dict[str, Any]:
+    """What a fresh process imports to plan a stack: {"status", "top", "all"}."""
+    result = subprocess.run(
+        [sys.executable, "-c", _LIST_IMPORTS, str(stack_file)],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])

@@ -1,0 +1,126 @@
+"""`pushpools plan`: the offline plan a newcomer runs first, and a reviewer reads."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from harness import PROJECT_DIR, modules_imported_by_plan, plan_cli
+
+BENCH_STACKS = PROJECT_DIR / "benchmarks" / "stacks"
+
+
+@pytest.fixture(scope="module")
+def dev_text() -> str:
+    result = plan_cli("--stack", "dev")
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def dev_json() -> dict:
+    result = plan_cli("--stack", "dev", "--json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_text_plan_says_it_is_offline_and_lists_every_resource(dev_text, dev_json) -> None:
+    assert "offline plan" in dev_text
+    assert "no cloud, no Prefect and no Pulumi CLI were contacted" in dev_text
+    for resource in dev_json["resources"]:
+        assert f"{resource['type']}  {resource['name']}" in dev_text
+
+
+def test_text_plan_shows_grants_with_their_scope(dev_text) -> None:
+    assert "role: roles/run.developer" in dev_text
+    assert "role: roles/iam.serviceAccountUser" in dev_text
+    assert "serviceAccountId: projects/acme-data-dev/serviceAccounts/prefect-cloud-run-jobs@" in (
+        dev_text
+    )
+
+
+def test_text_plan_shows_what_prefect_will_receive(dev_text) -> None:
+    assert "work pool 'dev-cloud-run' of type 'cloud-run:push'" in dev_text
+    assert "credentials block gcp-credentials/dev-cloud-run-push-pool-credentials" in dev_text
+    assert "template default region: europe-west1" in dev_text
+
+
+def test_json_plan_has_the_documented_shape(dev_json) -> None:
+    assert dev_json["stack"] == "dev"
+    assert set(dev_json) == {"stack", "resources", "outputs"}
+    for resource in dev_json["resources"]:
+        assert set(resource) == {"type", "name", "urn", "parent", "inputs"}
+    urns = {r["urn"] for r in dev_json["resources"]}
+    component = next(r for r in dev_json["resources"] if r["name"] == "dev-cloud-run")
+    assert component["parent"] is None
+    children = [r for r in dev_json["resources"] if r["parent"] is not None]
+    assert children
+    assert all(r["parent"] in urns for r in children)
+
+
+def test_no_secret_reaches_the_plan(dev_text, dev_json) -> None:
+    assert dev_json["outputs"]["credentials_blocks"] == "[secret]"
+    for text in (dev_text, json.dumps(dev_json)):
+        assert "PRIVATE KEY" not in text
+        assert "private_key" not in text
+
+
+def test_bad_config_exits_2_with_the_messages_only(tmp_path: Path) -> None:
+    stack = tmp_path / "Pulumi.broken.yaml"
+    stack.write_text(
+        "config:\n"
+        "  pushpools:pools:\n"
+        "    - name: prefect-ml\n"
+        "      type: cloud-run:push\n"
+        "      gcp: {project: Bad_Project}\n"
+    )
+    result = plan_cli("--stack-file", str(stack))
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+    assert "pushpools:pools[0].name: 'prefect-ml' is refused by Prefect" in result.stderr
+    assert "pushpools:pools[0].gcp.project: 'Bad_Project' is not a valid GCP project ID" in (
+        result.stderr
+    )
+
+
+def test_a_missing_stack_exits_2_naming_the_file() -> None:
+    result = plan_cli("--stack", "nosuchstack")
+    assert result.returncode == 2
+    assert "stacks/Pulumi.nosuchstack.yaml: no such file" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_encrypted_values_stay_opaque_secrets(tmp_path: Path) -> None:
+    stack = tmp_path / "Pulumi.enc.yaml"
+    stack.write_text(
+        "config:\n"
+        "  pushpools:labels:\n"
+        "    secure: v1:AAAABBBBCCCC\n"
+        "  pushpools:pools:\n"
+        "    - {name: ml, type: cloud-run:push, gcp: {project: acme-data-dev}}\n"
+    )
+    result = plan_cli("--stack-file", str(stack))
+    assert result.returncode == 2
+    assert "pushpools:labels: is stored as a secret" in result.stderr
+    assert "AAAABBBBCCCC" not in result.stderr + result.stdout
+
+
+def test_the_prod_example_stack_plans() -> None:
+    result = plan_cli("--stack", "prod", "--json")
+    assert result.returncode == 0, result.stderr
+    roles = {
+        r["inputs"].get("role")
+        for r in json.loads(result.stdout)["resources"]
+        if r["type"] == "gcp:projects/iAMMember:IAMMember"
+    }
+    assert {"roles/run.developer", "roles/bigquery.jobUser"} <= roles
+
+
+def test_a_gcp_only_stack_imports_no_other_cloud_sdk_and_no_prefect() -> None:
+    imported = modules_imported_by_plan(BENCH_STACKS / "gcp-only.yaml")
+    assert imported["status"] == 0
+    assert "pulumi_gcp" in imported["top"]
+    for other in ("pulumi_aws", "pulumi_azure_native", "pulumi_azuread", "prefect"):
+        assert other not in imported["top"]
