@@ -1,12 +1,17 @@
-"""The pushpools stack program: read the stack config, build one component per pool, export.
+"""The pushpools stack program: read the stack config, build one component per pool,
+register them in Prefect, export.
 
 `pulumi up` runs this file; so does `pushpools plan`, on an offline engine.
 """
 
 from components.config import load_stack_config
+from components.config.prefect import load_prefect_registration
 from components.exports import export_pools
 from components.pools import build_pool
+from components.prefect.wiring import register_pools
 
 stack_config = load_stack_config()
+# Checked before anything is declared, like the rest of the config.
+registration = load_prefect_registration(stack_config)
 pools = [build_pool(pool, stack_config.labels) for pool in stack_config.pools]
-export_pools(pools)
+export_pools(pools, registration, register_pools(pools, registration))

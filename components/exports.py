@@ -2,18 +2,39 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 
 from components.pool_component import PoolComponent
+from components.prefect.deployment import prefect_yaml_snippet
+
+if TYPE_CHECKING:
+    from components.config.prefect import PrefectRegistration
+    from components.prefect.wiring import RegisteredPool
 
 
-def export_pools(components: Sequence[PoolComponent]) -> None:
-    """Export `pools` (plain: what to register in Prefect, minus secrets) and
-    `credentials_blocks` (secret: each pool's block payload)."""
+def export_pools(
+    components: Sequence[PoolComponent],
+    registration: PrefectRegistration | None = None,
+    registered: Mapping[str, RegisteredPool] | None = None,
+) -> None:
+    """Export `pools` (plain: what to register in Prefect, minus secrets),
+    `credentials_blocks` (secret: each pool's block payload), `prefect_yaml` (per pool, the
+    lines that send a deployment there) and `prefect_registration` (whether and where the
+    pools were registered, and their IDs there)."""
     pulumi.export("pools", {c.pool.name: _pool_summary(c) for c in components})
+    pulumi.export("prefect_yaml", {c.pool.name: _deployment_snippet(c) for c in components})
+    if registration is not None:
+        registered = registered or {}
+        pulumi.export(
+            "prefect_registration",
+            {
+                **registration.summary(),
+                "pools": {name: _prefect_ids(pool) for name, pool in registered.items()},
+            },
+        )
     pulumi.export(
         "credentials_blocks",
         pulumi.Output.secret(
@@ -44,4 +65,20 @@ def _pool_summary(component: PoolComponent) -> dict[str, Any]:
         },
         "template_defaults": component.template_defaults,
         "image_namespace": component.image_namespace,
+    }
+
+
+def _deployment_snippet(component: PoolComponent) -> pulumi.Output[str]:
+    name = component.pool.name
+    return pulumi.Output.from_input(component.image_namespace).apply(
+        lambda namespace: prefect_yaml_snippet(name, namespace)
+    )
+
+
+def _prefect_ids(registered: RegisteredPool) -> dict[str, Any]:
+    return {
+        "work_pool_id": registered.work_pool.pool_id,
+        "block_document_id": None
+        if registered.block is None
+        else registered.block.block_document_id,
     }

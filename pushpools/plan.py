@@ -95,7 +95,8 @@ def _render_resource(
     lines.append("")
     lines.append(f"{pad}+ {resource['type']}  {resource['name']}")
     for key, value in sorted(resource["inputs"].items()):
-        if value in (None, {}, []):
+        # `__provider` is a dynamic resource's pickled provider code, not a setting.
+        if value in (None, {}, []) or key == "__provider":
             continue
         lines.append(f"{pad}    {key}: {_compact(value)}")
     for child in children.get(resource["urn"], []):
@@ -106,7 +107,12 @@ def _render_prefect(outputs: dict[str, Any]) -> list[str]:
     pools = outputs.get("pools")
     if not isinstance(pools, dict):
         return []
-    lines = ["", "To register in Prefect (per pool):"]
+    lines = [
+        "",
+        *_registration_line(outputs.get("prefect_registration")),
+        "",
+        "To register in Prefect (per pool):",
+    ]
     for name, pool in pools.items():
         lines.append(f"  work pool {name!r} of type {pool['type']!r}")
         block = pool.get("credentials_block")
@@ -119,7 +125,26 @@ def _render_prefect(outputs: dict[str, Any]) -> list[str]:
             lines.append(f"    template default {variable}: {_compact(value)}")
         if pool.get("image_namespace"):
             lines.append(f"    flow images: {pool['image_namespace']}")
+        snippet = (outputs.get("prefect_yaml") or {}).get(name)
+        if snippet:
+            lines.append("    prefect.yaml, in a deployment:")
+            lines += [f"      {line}" for line in snippet.splitlines()]
     return lines
+
+
+def _registration_line(registration: Any) -> list[str]:
+    if not isinstance(registration, dict):
+        return []
+    if registration.get("enabled"):
+        return [
+            f"Registration in Prefect: ON, at {registration['api_url']} "
+            f"(from {registration['source']}): `pulumi up` creates the blocks and work pools "
+            "below there, `pulumi destroy` deletes them."
+        ]
+    return [
+        f"Registration in Prefect: OFF ({registration['source']}): nothing is created in "
+        "Prefect; the stack outputs `pools` and `credentials_blocks` carry what to register."
+    ]
 
 
 def _compact(value: Any, width: int = 160) -> str:

@@ -9,12 +9,13 @@ from pulumi.runtime import config as runtime_config
 from pydantic import ValidationError
 
 from components.config.errors import NAMESPACE, ConfigError, describe_validation_error
+from components.config.prefect import SECRET_KEYS as PREFECT_SECRET_KEYS
 from components.config.stack import PoolConfig, StackConfig
 
 # Top-level keys holding secrets (set with `pulumi config set --secret`). They are read
 # as Pulumi secrets where they are used and never enter the validated model. Pools may
 # name more such keys (a Modal pool names the keys of its token): see secret_config_keys.
-SECRET_KEYS: frozenset[str] = frozenset()
+SECRET_KEYS: frozenset[str] = frozenset(PREFECT_SECRET_KEYS)
 
 
 def load_stack_config() -> StackConfig:

@@ -13,6 +13,7 @@ from components.config.base import ConfigModel
 from components.config.gcp import CloudRunSettings
 from components.config.managed import ManagedSettings
 from components.config.modal import ModalSettings
+from components.config.prefect import PoolPrefectSettings, PrefectSettings
 from components.config.pool_types import POOL_KINDS, SUPPORTED_CLOUDS, Cloud, PoolKind, PoolType
 
 # Prefect block names allow lowercase letters, digits and dashes; pool names become part
@@ -47,6 +48,8 @@ class PoolConfig(ConfigModel):
     azure: AciSettings | None = None
     modal: ModalSettings | None = None
     managed: ManagedSettings | None = None
+    prefect: PoolPrefectSettings = PoolPrefectSettings()
+    """How the pool's block and work pool are registered in Prefect."""
 
     @model_validator(mode="before")
     @classmethod
@@ -144,6 +147,8 @@ class StackConfig(ConfigModel):
     labels: dict[str, str] = Field(default_factory=dict)
     """Labels (GCP) / tags (AWS, Azure) for every resource, besides `managed-by: pushpools`
     and `prefect-work-pool: <pool>`."""
+    prefect: PrefectSettings = PrefectSettings()
+    """Whether and where the pools are registered in Prefect."""
 
     @model_validator(mode="after")
     def _pools_do_not_collide(self) -> StackConfig:

@@ -23,6 +23,8 @@ _MODULES = {
     "aws": "pushpools.provider_mocks.aws",
     "azure-native": "pushpools.provider_mocks.azure",
     "azuread": "pushpools.provider_mocks.azuread",
+    # pushpools' own Prefect resources (Pulumi dynamic providers)
+    "pulumi-python": "pushpools.provider_mocks.dynamic",
 }
 
 

@@ -1,0 +1,125 @@
+"""Where Prefect is, and how to tell Prefect Cloud from a self-hosted server.
+
+Pure functions of the URL, shared by config validation (before anything is declared) and
+the providers (before anything is sent).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+# Prefect Cloud serves every workspace under api.prefect.cloud (its staging hosts share
+# the suffix); a workspace API URL names the account and the workspace.
+_CLOUD_HOST_SUFFIX = ".prefect.cloud"
+_UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+_CLOUD_WORKSPACE_PATH = re.compile(rf"^/api/accounts/{_UUID}/workspaces/{_UUID}$")
+
+# Pool types that only Prefect Cloud runs: it pushes flow runs itself (or runs them on
+# its own infrastructure), with no worker.
+_CLOUD_ONLY_SUFFIXES = (":push", ":managed")
+
+
+@dataclass(frozen=True)
+class Connection:
+    """A Prefect API endpoint and its credentials, as a provider receives them."""
+
+    api_url: str
+    api_key: str | None = None
+    """Prefect Cloud API key (sent as `Authorization: Bearer`)."""
+    auth_string: str | None = None
+    """`user:password` of a self-hosted server (sent as HTTP Basic auth); wins over the
+    key when both are set, as in Prefect's own client."""
+
+    @classmethod
+    def from_props(cls, props: dict[str, Any]) -> Connection:
+        return cls(
+            api_url=normalize_api_url(str(props["api_url"])),
+            api_key=props.get("api_key") or None,
+            auth_string=props.get("auth_string") or None,
+        )
+
+    @property
+    def is_cloud(self) -> bool:
+        return is_prefect_cloud_url(self.api_url)
+
+    def secrets(self) -> list[str]:
+        return [s for s in (self.api_key, self.auth_string) if s]
+
+
+def normalize_api_url(url: str) -> str:
+    """One spelling per endpoint, so that a trailing slash is no change."""
+    return url.strip().rstrip("/")
+
+
+def is_prefect_cloud_url(url: str) -> bool:
+    host = (urlsplit(url).hostname or "").lower()
+    return host == _CLOUD_HOST_SUFFIX[1:] or host.endswith(_CLOUD_HOST_SUFFIX)
+
+
+def is_cloud_only_type(pool_type: str) -> bool:
+    return pool_type.endswith(_CLOUD_ONLY_SUFFIXES)
+
+
+def worker_type_for(pool_type: str) -> str | None:
+    """`ecs:push` -> `ecs`: the self-hosted type that uses the same infrastructure."""
+    if pool_type.endswith(":push"):
+        base = pool_type.removesuffix(":push")
+        return base if base in _WORKER_TYPES else None
+    return None
+
+
+# Worker types whose integrations ship with self-hosted Prefect servers.
+_WORKER_TYPES = frozenset({"cloud-run", "cloud-run-v2", "ecs", "azure-container-instance"})
+
+
+def push_needs_cloud_message(pool_type: str, api_url: str) -> str:
+    """Why a Cloud-only type cannot be registered at a self-hosted server, and what to do."""
+    worker = worker_type_for(pool_type)
+    alternative = (
+        f"; to run on a self-hosted server use the worker type {worker!r}, which uses the "
+        "same cloud infrastructure (a Prefect worker polls the pool instead of Prefect Cloud "
+        "pushing to it)"
+        if worker
+        else "; this type has no self-hosted equivalent"
+    )
+    return (
+        f"pool type {pool_type!r} exists only in Prefect Cloud, but {display_url(api_url)} is "
+        f"a self-hosted Prefect server{alternative}"
+    )
+
+
+def url_problem(url: str) -> str | None:
+    """What is wrong with an API URL, or None; never echoes credentials inside it."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return (
+            f"{display_url(url)!r} is not an http(s) URL; allowed: "
+            "https://api.prefect.cloud/api/accounts/<account id>/workspaces/<workspace id> "
+            "or the URL of a self-hosted server, e.g. http://prefect.internal:4200/api"
+        )
+    if parts.username or parts.password:
+        return (
+            "credentials inside the URL are not allowed (they would be stored and shown in "
+            "plain text); set them as a secret: pushpools:prefectAuthString or "
+            "PREFECT_API_AUTH_STRING"
+        )
+    if is_prefect_cloud_url(url) and not _CLOUD_WORKSPACE_PATH.match(parts.path.rstrip("/")):
+        return (
+            f"{url!r} is a Prefect Cloud URL without a workspace; allowed: "
+            "https://api.prefect.cloud/api/accounts/<account id>/workspaces/<workspace id> "
+            "(`prefect cloud workspace ls` or the Prefect Cloud UI shows it)"
+        )
+    return None
+
+
+def display_url(url: str) -> str:
+    """The URL with any user:password replaced, for messages."""
+    parts = urlsplit(url)
+    if not (parts.username or parts.password):
+        return url
+    host = parts.hostname or ""
+    netloc = f"***@{host}" + (f":{parts.port}" if parts.port else "")
+    return parts._replace(netloc=netloc).geturl()

@@ -1,0 +1,129 @@
+"""Base job templates: the connected Prefect's default for a pool type (or the user's own
+template), our defaults laid over it, every default checked against the template's own
+variables schema before anything is sent.
+
+The result is a pure function of its inputs: same template, same defaults, same block ->
+the same JSON, so an unchanged stack never rewrites a pool.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, cast
+
+from components.prefect.client import PrefectError
+from components.prefect.connection import (
+    Connection,
+    display_url,
+    is_cloud_only_type,
+    push_needs_cloud_message,
+)
+
+if TYPE_CHECKING:
+    from prefect.client.orchestration import SyncPrefectClient
+
+
+class TemplateError(ValueError):
+    """A template or a default does not fit; the message names the variable."""
+
+
+def block_reference(block_document_id: str) -> dict[str, Any]:
+    """How a template variable points at a block; Prefect resolves it when a run starts."""
+    return {"$ref": {"block_document_id": block_document_id}}
+
+
+def fetch_default_template(
+    client: SyncPrefectClient, connection: Connection, pool_type: str
+) -> dict[str, Any]:
+    """The default base job template the connected Prefect serves for `pool_type`.
+
+    Prefect Cloud serves the push (and managed) types; a self-hosted server serves the
+    worker types of the integrations it ships with.
+    """
+    if is_cloud_only_type(pool_type) and not connection.is_cloud:
+        raise PrefectError(push_needs_cloud_message(pool_type, connection.api_url))
+    if connection.is_cloud:
+        response = cast(Any, client).request("GET", "collections/work_pool_types")
+    else:
+        response = client.request(
+            "GET", "/collections/views/{view}", path_params={"view": "aggregate-worker-metadata"}
+        )
+    offered: dict[str, dict[str, Any]] = {}
+    for collection in response.json().values():
+        for worker in collection.values():
+            if isinstance(worker, dict) and worker.get("type"):
+                offered[worker["type"]] = worker
+    if pool_type not in offered or not offered[pool_type].get("default_base_job_configuration"):
+        raise PrefectError(
+            f"Prefect at {display_url(connection.api_url)} offers no default base job "
+            f"template for pool type {pool_type!r} (it offers: {', '.join(sorted(offered))}); "
+            "give the pool a template file (pushpools:pools[].prefect.base_job_template_file)"
+        )
+    return copy.deepcopy(offered[pool_type]["default_base_job_configuration"])
+
+
+def render_template(
+    base: Mapping[str, Any],
+    defaults: Mapping[str, Any],
+    credentials_variable: str | None = None,
+    block_document_id: str | None = None,
+) -> dict[str, Any]:
+    """`base` with each default set on its variable and the block reference wired in."""
+    check_template_shape(base)
+    template = copy.deepcopy(dict(base))
+    variables = template["variables"]
+    properties: dict[str, Any] = variables["properties"]
+    unknown = sorted(set(defaults) - set(properties))
+    if unknown:
+        raise TemplateError(
+            f"the base job template has no variable {unknown[0]!r} to set a default on; "
+            f"its variables: {', '.join(sorted(properties))}"
+        )
+    for name in sorted(defaults):
+        _check_default(variables, name, defaults[name])
+        properties[name]["default"] = copy.deepcopy(defaults[name])
+    if credentials_variable is not None:
+        if credentials_variable not in properties:
+            raise TemplateError(
+                f"the base job template has no variable {credentials_variable!r} for the "
+                f"credentials block; its variables: {', '.join(sorted(properties))}"
+            )
+        if block_document_id is not None:
+            # Not checked here: the server resolves the reference itself when it creates
+            # the pool, and the providers check the block exists before a PATCH.
+            properties[credentials_variable]["default"] = block_reference(block_document_id)
+    return template
+
+
+def check_template_shape(template: Any) -> None:
+    """A base job template is {job_configuration: {...}, variables: {properties: {...}}}."""
+    if not isinstance(template, Mapping):
+        raise TemplateError("a base job template must be an object")
+    missing = [k for k in ("job_configuration", "variables") if k not in template]
+    if missing:
+        raise TemplateError(
+            f"a base job template needs the keys job_configuration and variables; "
+            f"missing: {', '.join(missing)}"
+        )
+    variables = template["variables"]
+    if not isinstance(variables, Mapping) or not isinstance(variables.get("properties"), Mapping):
+        raise TemplateError("the template's variables must be a JSON schema object with properties")
+
+
+def _check_default(variables: Mapping[str, Any], name: str, value: Any) -> None:
+    from jsonschema import Draft7Validator
+    from jsonschema.exceptions import best_match
+
+    # The variable's schema, with the definitions its $refs point into.
+    schema = dict(variables["properties"][name])
+    for key in ("definitions", "$defs"):
+        if key in variables:
+            schema[key] = variables[key]
+    error = best_match(Draft7Validator(schema).iter_errors(value))
+    if error is not None:
+        where = "".join(f"[{p!r}]" for p in error.absolute_path)
+        raise TemplateError(
+            f"default {value!r} for the template variable {name!r}{where} does not fit the "
+            f"template's schema: {error.message}"
+        )

@@ -1,0 +1,72 @@
+"""What pushpools' Prefect resources (Pulumi dynamic providers) return, offline.
+
+The offline engine never runs the providers and never contacts Prefect: it records the
+resources and answers with deterministic stand-ins shaped like the providers' outputs. The
+data of a block is never echoed: like the real provider, only its salted hash is.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from pulumi.runtime.mocks import MockResourceArgs
+
+from components.prefect.blocks import COMPUTED as BLOCK_COMPUTED
+from components.prefect.blocks import block_id, data_hash
+from components.prefect.templates import TemplateError, render_template
+from components.prefect.work_pools import COMPUTED as POOL_COMPUTED
+
+# Fixed, so that plans of the same stack are identical from run to run.
+_NAMESPACE = uuid.UUID("1b5c2c41-7f0e-4c83-9b1f-3d5a0e6f2a10")
+
+
+def _uuid(*parts: str) -> str:
+    return str(uuid.uuid5(_NAMESPACE, "/".join(parts)))
+
+
+def _block(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    i = args.inputs
+    document_id = _uuid(i["api_url"], "block", i["type_slug"], i["name"])
+    outputs = {k: v for k, v in i.items() if k != "data" and k not in BLOCK_COMPUTED}
+    return block_id(i["type_slug"], i["name"]), {
+        **outputs,
+        "block_document_id": document_id,
+        "block_type_id": _uuid(i["api_url"], "block-type", i["type_slug"]),
+        "block_schema_id": _uuid(i["api_url"], "block-schema", i["type_slug"]),
+        "block_schema_checksum": "sha256:" + _uuid(i["type_slug"]).replace("-", ""),
+        "block_schema_version": "offline",
+        "data_hash": data_hash(document_id, i["data"]),
+    }
+
+
+def _work_pool(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    i = args.inputs
+    outputs = {k: v for k, v in i.items() if k not in POOL_COMPUTED}
+    template = None
+    if i.get("base_template"):
+        # The user's own template is known offline: render and check it as the provider would.
+        try:
+            template = render_template(
+                i["base_template"],
+                i.get("templateDefaults", i.get("template_defaults")) or {},
+                i.get("credentials_variable"),
+                i.get("block_document_id"),
+            )
+        except TemplateError as error:
+            raise ValueError(f"work pool {i['name']!r}: {error}") from None
+    return i["name"], {
+        **outputs,
+        "pool_id": _uuid(i["api_url"], "work-pool", i["name"]),
+        # The default template is served by the connected Prefect: unknown offline.
+        "base_job_template": template,
+        "template_base": i.get("base_template"),
+    }
+
+
+RESOURCES = {
+    "pulumi-python:dynamic/prefect:Block": _block,
+    "pulumi-python:dynamic/prefect:WorkPool": _work_pool,
+}
+
+CALLS: dict[str, Any] = {}
