@@ -13,8 +13,8 @@ from components.config.base import ConfigModel
 from components.config.gcp import CloudRunSettings
 from components.config.managed import ManagedSettings
 from components.config.modal import ModalSettings
-from components.config.prefect import PoolPrefectSettings, PrefectSettings
 from components.config.pool_types import POOL_KINDS, SUPPORTED_CLOUDS, Cloud, PoolKind, PoolType
+from components.config.prefect import PoolPrefectSettings, PrefectSettings
 
 # Prefect block names allow lowercase letters, digits and dashes; pool names become part
 # of block names, child resource names and cloud labels, so they follow the same rule.
