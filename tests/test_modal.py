@@ -28,9 +28,7 @@ def run() -> ProgramRun:
 
 
 def test_a_modal_pool_declares_no_cloud_resources(run: ProgramRun) -> None:
-    assert [(r.type, r.custom) for r in run.resources] == [
-        ("pushpools:modal:ModalPushPool", False)
-    ]
+    assert [(r.type, r.custom) for r in run.resources] == [("pushpools:modal:ModalPushPool", False)]
 
 
 def test_the_block_holds_the_token_from_secret_config(run: ProgramRun) -> None:
