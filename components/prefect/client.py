@@ -141,7 +141,9 @@ def describe_status_error(connection: Connection, error: httpx.HTTPStatusError) 
 def safe_detail(response: httpx.Response) -> str:
     """The server's explanation, without the request values some errors echo back."""
     try:
-        detail = response.json().get("detail")
+        document = response.json()
+        # FastAPI says `detail`; Prefect's own validation handler `exception_detail`.
+        detail = document.get("detail") or document.get("exception_detail")
     except (ValueError, AttributeError):
         return ""
     if isinstance(detail, str):
