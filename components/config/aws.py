@@ -173,10 +173,10 @@ class EcsNetwork(ConfigModel):
     """An existing VPC; pushpools then creates only the security group in it."""
     subnet_ids: list[str] = Field(default_factory=list, validate_default=True)
     """Subnets of `vpc_id` the tasks run in (required with `vpc_id`)."""
-    cidr_block: str | None = Field(default=None, validate_default=True)
+    cidr_block: str | None = None
     """CIDR of a new VPC (default 10.0.0.0/16); it gets one public subnet per availability
     zone, in up to three zones, each a quarter of the VPC."""
-    assign_public_ip: bool = Field(default=True, validate_default=True)
+    assign_public_ip: bool = True
     """Give tasks a public IP, so that they reach ECR and Prefect without a NAT gateway."""
 
     @field_validator("vpc_id")
