@@ -31,13 +31,15 @@ def _plan(stack: str | None, stack_file: Path | None, *, as_json: bool) -> int:
     # Imported here so that `pushpools --help` stays instant.
     from components.config import ConfigError
     from pushpools.plan import plan_document, render_text, run_stack
+    from pushpools.provider_mocks.keys import canary_key_material
     from pushpools.stackfile import StackFileError, load_stack, project_dir, stack_file_path
 
     try:
         directory = project_dir()
         path = stack_file if stack_file is not None else stack_file_path(directory, str(stack))
         settings = load_stack(directory, path, stack)
-        run = run_stack(directory, settings)
+        with canary_key_material():
+            run = run_stack(directory, settings)
     except (ConfigError, StackFileError) as error:
         print(str(error), file=sys.stderr)
         return EXIT_BAD_CONFIG

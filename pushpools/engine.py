@@ -174,8 +174,9 @@ def run_program(
     asyncio.set_event_loop(loop)
     # Process-wide SDK state: tasks a failed run left behind would otherwise be awaited
     # by the next run forever (the SDK's own `pulumi.runtime.test` clears them too).
-    settings.SETTINGS.rpc_manager.clear()
-    settings.SETTINGS.outputs.clear()
+    sdk_settings: Any = settings.SETTINGS  # its properties confuse type checkers
+    sdk_settings.rpc_manager.clear()
+    sdk_settings.outputs.clear()
     settings.set_root_resource(None)  # type: ignore[arg-type] - the SDK's own reset
     mocks_ = provider_mocks or ProviderMocks()
     pulumi.runtime.set_mocks(

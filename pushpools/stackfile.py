@@ -6,6 +6,7 @@ here they become opaque secrets, so a program that reads them still sees a secre
 
 from __future__ import annotations
 
+import datetime
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,9 +95,10 @@ def _as_cli_text(value: Any) -> str:
         return value
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int | float):
+    if isinstance(value, int | float | datetime.date):
         return str(value)
-    return json.dumps(value)
+    # YAML reads an unquoted 2027-01-31 as a date; Pulumi hands it over as text.
+    return json.dumps(value, default=str)
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:

@@ -178,9 +178,7 @@ def test_block_payload_holds_the_key_file_as_an_object(default_run) -> None:
     assert info["type"] == "service_account"
     assert info["client_email"] == PREFECT_SA
     assert info["project_id"] == PROJECT
-    key_file = json.loads(
-        base64.b64decode(outputs(default_run.one(KEY))["privateKey"])
-    )
+    key_file = json.loads(base64.b64decode(outputs(default_run.one(KEY))["privateKey"]))
     assert info == key_file
 
 

@@ -58,8 +58,7 @@ def test_duplicate_pool_names() -> None:
         pools(gcp_pool("ml"), gcp_pool("ml", gcp={"project": "acme-other-prj"}))
     )
     assert (
-        "pushpools:pools[1].name: 'ml' is already the name of pools[0]; "
-        "pool names must be unique"
+        "pushpools:pools[1].name: 'ml' is already the name of pools[0]; pool names must be unique"
     ) in problems
 
 
@@ -177,9 +176,7 @@ def test_plain_config_stored_as_a_secret_is_refused() -> None:
 def test_image_cleanup_days_out_of_range(value: int) -> None:
     (problem,) = config_problems(
         pools(
-            gcp_pool(
-                gcp={"project": "acme-data-dev", "delete_untagged_images_after_days": value}
-            )
+            gcp_pool(gcp={"project": "acme-data-dev", "delete_untagged_images_after_days": value})
         )
     )
     assert problem.startswith(

@@ -8,6 +8,11 @@ from pathlib import Path
 import pytest
 from harness import PROJECT_DIR, modules_imported_by_plan, plan_cli
 
+from pushpools.engine import reveal
+from pushpools.plan import plan_document, render_text, run_stack
+from pushpools.provider_mocks.keys import OFFLINE_PLAN_CANARY
+from pushpools.stackfile import load_stack
+
 BENCH_STACKS = PROJECT_DIR / "benchmarks" / "stacks"
 
 
@@ -60,10 +65,27 @@ def test_json_plan_has_the_documented_shape(dev_json) -> None:
 
 
 def test_no_secret_reaches_the_plan(dev_text, dev_json) -> None:
+    """The CLI's mocked keys hold a canary: finding it in the output is finding a leak."""
     assert dev_json["outputs"]["credentials_blocks"] == "[secret]"
     for text in (dev_text, json.dumps(dev_json)):
-        assert "PRIVATE KEY" not in text
+        assert OFFLINE_PLAN_CANARY not in text
         assert "private_key" not in text
+
+
+def test_no_real_key_reaches_a_rendered_plan() -> None:
+    """The same rendering, with real throwaway keys in every credential."""
+    settings = load_stack(PROJECT_DIR, PROJECT_DIR / "stacks" / "Pulumi.dev.yaml")
+    run = run_stack(PROJECT_DIR, settings)
+    assert "BEGIN PRIVATE KEY" in json.dumps(reveal(run.outputs["credentials_blocks"]))
+    for text in (render_text(run), json.dumps(plan_document(run))):
+        assert "PRIVATE KEY" not in text
+
+
+def test_unquoted_yaml_dates_reach_the_program_as_text(tmp_path: Path) -> None:
+    stack = tmp_path / "Pulumi.dated.yaml"
+    stack.write_text("config:\n  pushpools:since: 2027-01-31\n")
+    settings = load_stack(PROJECT_DIR, stack)
+    assert settings.config["pushpools:since"] == "2027-01-31"
 
 
 def test_bad_config_exits_2_with_the_messages_only(tmp_path: Path) -> None:

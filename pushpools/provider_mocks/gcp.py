@@ -9,7 +9,7 @@ from typing import Any
 from pulumi.runtime.mocks import MockResourceArgs
 
 from pushpools.provider_mocks import stable_id, stable_number
-from pushpools.provider_mocks.keys import throwaway_rsa_private_key_pem
+from pushpools.provider_mocks.keys import private_key_pem
 
 
 def _service(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
@@ -55,7 +55,7 @@ def _key(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
         "type": "service_account",
         "project_id": project,
         "private_key_id": key_id,
-        "private_key": throwaway_rsa_private_key_pem(),
+        "private_key": private_key_pem(),
         "client_email": email,
         "client_id": stable_number(email, digits=21),
         "auth_uri": "https://accounts.google.com/o/oauth2/auth",
