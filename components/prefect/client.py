@@ -124,8 +124,9 @@ def describe_status_error(connection: Connection, error: httpx.HTTPStatusError) 
 
     request, response = error.request, error.response
     status = response.status_code
+    retries = PREFECT_CLIENT_MAX_RETRIES.value()
     retried = (
-        f" (after {PREFECT_CLIENT_MAX_RETRIES.value()} retries)"
+        f" (after {retries} {'retry' if retries == 1 else 'retries'})"
         if status in (408, 429, 502, 503)
         else ""
     )
