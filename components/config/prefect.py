@@ -145,7 +145,9 @@ def load_prefect_registration(
     else:
         api_key = _secret(API_KEY, "PREFECT_API_KEY", env, problems)
         auth_string = _secret(AUTH_STRING, "PREFECT_API_AUTH_STRING", env, problems)
-        problems += _endpoint_problems(stack.pools, api_url, url_source, api_key is not None)
+        # A key stored in plain text is its own problem, not a missing key.
+        key_given = api_key is not None or f"{NAMESPACE}:{API_KEY}" in runtime_config.CONFIG.get()
+        problems += _endpoint_problems(stack.pools, api_url, url_source, key_given)
         registration = PrefectRegistration(
             True, api_url, url_source, api_key, auth_string, templates
         )
