@@ -31,7 +31,7 @@ from pulumi_azure_native import (
 
 from components.config import PoolConfig
 from components.config.azure import AciSettings
-from components.pool_component import CredentialsBlock, PoolComponent
+from components.pool_component import PoolComponent
 from components.tagging import resource_labels
 
 # Registered once per subscription with `az provider register` (see the module docstring).
@@ -78,7 +78,7 @@ class AciPushPool(PoolComponent):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("pushpools:azure:AciPushPool", pool, opts)
-        azure = _settings(pool)
+        azure = self._cloud_settings(AciSettings)
         name = pool.name
         tags = resource_labels(stack_labels, name)
         child = pulumi.ResourceOptions(parent=self)
@@ -181,21 +181,11 @@ class AciPushPool(PoolComponent):
             opts=in_subscription,
         )
 
-        assert pool.block_name is not None
-        assert pool.kind.block_type_slug is not None
-        assert pool.kind.credentials_variable is not None
         self._finish(
-            credentials_block=CredentialsBlock(
-                type_slug=pool.kind.block_type_slug,
-                name=pool.block_name,
-                data=pulumi.Output.secret(
-                    pulumi.Output.all(
-                        client_id=self.application.client_id,
-                        tenant_id=self.service_principal.application_tenant_id,
-                        client_secret=secret.value,
-                    )
-                ),
-                template_variable=pool.kind.credentials_variable,
+            credentials_data=pulumi.Output.all(
+                client_id=self.application.client_id,
+                tenant_id=self.service_principal.application_tenant_id,
+                client_secret=secret.value,
             ),
             template_defaults=pulumi.Output.all(
                 group=group_name,
@@ -231,12 +221,6 @@ class AciPushPool(PoolComponent):
             opts=opts,
         )
         return role.id
-
-
-def _settings(pool: PoolConfig) -> AciSettings:
-    if pool.azure is None:  # the config model guarantees it; this keeps the types honest
-        raise ValueError(f"pool {pool.name!r} has no azure settings")
-    return pool.azure
 
 
 def _built_in_role(azure: AciSettings, guid: str) -> str:

@@ -17,7 +17,7 @@ from pulumi_gcp import artifactregistry, projects, serviceaccount
 
 from components.config import PoolConfig
 from components.config.gcp import CloudRunSettings
-from components.pool_component import CredentialsBlock, PoolComponent
+from components.pool_component import PoolComponent
 from components.tagging import resource_labels, slug
 
 # The helper forgets iam.googleapis.com, which creating service accounts needs.
@@ -42,7 +42,7 @@ class CloudRunPushPool(PoolComponent):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("pushpools:gcp:CloudRunPushPool", pool, opts)
-        gcp = _settings(pool)
+        gcp = self._cloud_settings(CloudRunSettings)
         name = pool.name
         labels = resource_labels(stack_labels, name)
         child = pulumi.ResourceOptions(parent=self)
@@ -121,16 +121,9 @@ class CloudRunPushPool(PoolComponent):
             opts=child,
         )
 
-        assert pool.block_name is not None
-        assert pool.kind.block_type_slug is not None
         self._finish(
-            credentials_block=CredentialsBlock(
-                type_slug=pool.kind.block_type_slug,
-                name=pool.block_name,
-                data=pulumi.Output.secret(
-                    key.private_key.apply(lambda encoded: _block_data(encoded, gcp.project))
-                ),
-                template_variable="credentials",
+            credentials_data=key.private_key.apply(
+                lambda encoded: _block_data(encoded, gcp.project)
             ),
             template_defaults=self.runtime_service_account.email.apply(
                 lambda email: {"region": gcp.region, "service_account_name": email}
@@ -139,12 +132,6 @@ class CloudRunPushPool(PoolComponent):
                 lambda repo: f"{gcp.region}-docker.pkg.dev/{gcp.project}/{repo}"
             ),
         )
-
-
-def _settings(pool: PoolConfig) -> CloudRunSettings:
-    if pool.gcp is None:  # the config model guarantees it; this keeps the types honest
-        raise ValueError(f"pool {pool.name!r} has no gcp settings")
-    return pool.gcp
 
 
 def _enable_services(

@@ -28,7 +28,7 @@ from components.ecs_policies import (
     prefect_policy,
     task_trust_policy,
 )
-from components.pool_component import CredentialsBlock, PoolComponent
+from components.pool_component import PoolComponent
 from components.tagging import resource_labels, slug
 
 MAX_ZONES = 3
@@ -72,7 +72,7 @@ class EcsPushPool(PoolComponent):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("pushpools:aws:EcsPushPool", pool, opts)
-        aws = _settings(pool)
+        aws = self._cloud_settings(EcsSettings)
         name = pool.name
         region = aws.region
         tags = resource_labels(stack_labels, name)
@@ -222,22 +222,12 @@ class EcsPushPool(PoolComponent):
             f"{name}-access-key-{aws.key_generation}", user=user_name, opts=child
         )
 
-        assert pool.block_name is not None
-        assert pool.kind.block_type_slug is not None
-        assert pool.kind.credentials_variable is not None
         self._finish(
-            credentials_block=CredentialsBlock(
-                type_slug=pool.kind.block_type_slug,
-                name=pool.block_name,
-                data=pulumi.Output.secret(
-                    {
-                        "aws_access_key_id": self.access_key.id,
-                        "aws_secret_access_key": self.access_key.secret,
-                        "region_name": region,
-                    }
-                ),
-                template_variable=pool.kind.credentials_variable,
-            ),
+            credentials_data={
+                "aws_access_key_id": self.access_key.id,
+                "aws_secret_access_key": self.access_key.secret,
+                "region_name": region,
+            },
             template_defaults=_template_defaults(
                 aws,
                 cluster_arn=self.cluster.arn,
@@ -257,12 +247,6 @@ class EcsPushPool(PoolComponent):
             return pulumi.Output.from_input(aws.existing_user_name)
         user = iam.User(f"{self.pool.name}-prefect-user", name=aws.names.user, tags=tags, opts=opts)
         return user.name
-
-
-def _settings(pool: PoolConfig) -> EcsSettings:
-    if pool.aws is None:  # the config model guarantees it; this keeps the types honest
-        raise ValueError(f"pool {pool.name!r} has no aws settings")
-    return pool.aws
 
 
 def _task_role(

@@ -25,18 +25,12 @@ class ManagedPool(PoolComponent):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("pushpools:prefect:ManagedPool", pool, opts)
-        managed = _settings(pool)
+        managed = self._cloud_settings(ManagedSettings)
         self._finish(
-            credentials_block=None,
+            credentials_data=None,
             template_defaults=_template_defaults(managed),
             image_namespace=None,
         )
-
-
-def _settings(pool: PoolConfig) -> ManagedSettings:
-    if pool.managed is None:  # the config model guarantees it; this keeps the types honest
-        raise ValueError(f"pool {pool.name!r} has no managed settings")
-    return pool.managed
 
 
 def _template_defaults(managed: ManagedSettings) -> dict[str, Any]:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import pulumi
 
 from components.config import PoolConfig
+
+SettingsT = TypeVar("SettingsT")
 
 
 @dataclass(frozen=True)
@@ -40,13 +42,32 @@ class PoolComponent(pulumi.ComponentResource):
         super().__init__(type_token, pool.name, {}, opts)
         self.pool = pool
 
+    def _cloud_settings(self, settings_type: type[SettingsT]) -> SettingsT:
+        """The pool's section for its cloud (the config model guarantees it is there)."""
+        section = getattr(self.pool, self.pool.kind.cloud.value, None)
+        if not isinstance(section, settings_type):
+            raise TypeError(f"pool {self.pool.name!r} has no {settings_type.__name__}")
+        return section
+
     def _finish(
         self,
         *,
-        credentials_block: CredentialsBlock | None,
+        credentials_data: pulumi.Input[dict[str, Any]] | None,
         template_defaults: pulumi.Input[dict[str, Any]],
         image_namespace: pulumi.Input[str] | None,
     ) -> None:
+        """Publish what Prefect needs; `credentials_data` becomes the block's (secret) data."""
+        credentials_block = None
+        if credentials_data is not None:
+            kind = self.pool.kind
+            if self.pool.block_name is None or kind.credentials_variable is None:
+                raise TypeError(f"pool type {self.pool.type.value} takes no credentials block")
+            credentials_block = CredentialsBlock(
+                type_slug=str(kind.block_type_slug),
+                name=self.pool.block_name,
+                data=pulumi.Output.secret(credentials_data),
+                template_variable=kind.credentials_variable,
+            )
         self.credentials_block = credentials_block
         self.template_defaults = pulumi.Output.from_input(template_defaults)
         self.image_namespace = (
