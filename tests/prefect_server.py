@@ -205,8 +205,15 @@ class LoopbackProxy:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
+            upstream: http.client.HTTPConnection | None = None
+
             def log_message(self, *_: object) -> None:  # quiet: no request lines in test logs
                 pass
+
+            def finish(self) -> None:
+                if self.upstream is not None:
+                    self.upstream.close()
+                super().finish()
 
             def _handle(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
@@ -231,15 +238,21 @@ class LoopbackProxy:
                     if k.lower() not in _HOP_BY_HOP
                     and not (proxy.cloud_key is not None and k.lower() == "authorization")
                 }
-                upstream = http.client.HTTPConnection(
-                    proxy.upstream_host, proxy.upstream_port, timeout=60
-                )
+                # One upstream connection per client connection, kept alive like it.
+                upstream = self.upstream
+                if upstream is None:
+                    upstream = http.client.HTTPConnection(
+                        proxy.upstream_host, proxy.upstream_port, timeout=60
+                    )
+                    self.upstream = upstream
                 try:
                     upstream.request(self.command, target, body=body or None, headers=headers)
                     response = upstream.getresponse()
                     payload = response.read()
-                finally:
+                except (OSError, http.client.HTTPException):
                     upstream.close()
+                    self.upstream = None
+                    raise
                 proxy._record(self.command, path, response.status)
                 self.send_response(response.status)
                 for key, value in response.getheaders():

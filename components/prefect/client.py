@@ -11,6 +11,8 @@ even when the server echoes a request back.
 
 from __future__ import annotations
 
+import functools
+import ssl
 import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -66,7 +68,10 @@ def call_prefect(
             connection.api_url,
             api_key=connection.api_key,
             auth_string=connection.auth_string,
-            httpx_settings={"event_hooks": {"response": [mark_answered]}},
+            httpx_settings={
+                "event_hooks": {"response": [mark_answered]},
+                "verify": tls_context(),
+            },
         )
         try:
             with client:
@@ -110,6 +115,32 @@ def call_prefect(
             ) from None
         time.sleep(CONNECT_BACKOFF_SECONDS * 2 ** (attempt - 1))
     raise AssertionError("unreachable")  # the loop returns or raises
+
+
+def tls_context() -> ssl.SSLContext:
+    """The TLS context Prefect's client would build, built once per process.
+
+    Prefect builds one per client (loading the CA bundle, ~30 ms); a stack makes one
+    client per resource operation. Same settings as Prefect's: PREFECT_API_SSL_CERT_FILE or
+    certifi's bundle, or no verification with PREFECT_API_TLS_INSECURE_SKIP_VERIFY.
+    """
+    from prefect.settings import PREFECT_API_SSL_CERT_FILE, PREFECT_API_TLS_INSECURE_SKIP_VERIFY
+
+    return _tls_context(
+        bool(PREFECT_API_TLS_INSECURE_SKIP_VERIFY.value()), PREFECT_API_SSL_CERT_FILE.value()
+    )
+
+
+@functools.cache
+def _tls_context(insecure: bool, cert_file: str | None) -> ssl.SSLContext:
+    if insecure:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        return context
+    import certifi
+
+    return ssl.create_default_context(cafile=cert_file or certifi.where())
 
 
 def http_status(error: BaseException) -> int | None:

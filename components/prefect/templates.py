@@ -9,6 +9,7 @@ the same JSON, so an unchanged stack never rewrites a pool.
 from __future__ import annotations
 
 import copy
+import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 
@@ -43,17 +44,7 @@ def fetch_default_template(
     """
     if is_cloud_only_type(pool_type) and not connection.is_cloud:
         raise PrefectError(push_needs_cloud_message(pool_type, connection.api_url))
-    if connection.is_cloud:
-        response = cast(Any, client).request("GET", "collections/work_pool_types")
-    else:
-        response = client.request(
-            "GET", "/collections/views/{view}", path_params={"view": "aggregate-worker-metadata"}
-        )
-    offered: dict[str, dict[str, Any]] = {}
-    for collection in response.json().values():
-        for worker in collection.values():
-            if isinstance(worker, dict) and worker.get("type"):
-                offered[worker["type"]] = worker
+    offered = _offered_types(client, connection)
     if pool_type not in offered or not offered[pool_type].get("default_base_job_configuration"):
         raise PrefectError(
             f"Prefect at {display_url(connection.api_url)} offers no default base job "
@@ -61,6 +52,33 @@ def fetch_default_template(
             "give the pool a template file (pushpools:pools[].prefect.base_job_template_file)"
         )
     return copy.deepcopy(offered[pool_type]["default_base_job_configuration"])
+
+
+def _offered_types(client: SyncPrefectClient, connection: Connection) -> dict[str, Any]:
+    """Pool type -> its metadata, as the connected Prefect serves them; fetched once per
+    endpoint and process (a `pulumi up` creating 50 pools asks once, not 50 times)."""
+    with _OFFERED_LOCK:
+        if connection.api_url in _OFFERED:
+            return _OFFERED[connection.api_url]
+    if connection.is_cloud:
+        response = cast(Any, client).request("GET", "collections/work_pool_types")
+    else:
+        response = client.request(
+            "GET", "/collections/views/{view}", path_params={"view": "aggregate-worker-metadata"}
+        )
+    offered: dict[str, Any] = {}
+    for collection in response.json().values():
+        for worker in collection.values():
+            if isinstance(worker, dict) and worker.get("type"):
+                offered[worker["type"]] = worker
+    with _OFFERED_LOCK:
+        _OFFERED[connection.api_url] = offered
+    return offered
+
+
+# The provider process serves several resources at once, from threads.
+_OFFERED: dict[str, dict[str, Any]] = {}
+_OFFERED_LOCK = threading.Lock()
 
 
 def render_template(
