@@ -10,6 +10,8 @@ from typing import Any
 from pushpools.engine import STACK_TYPE, ProgramRun, is_secret, run_program
 from pushpools.stackfile import StackSettings
 
+# Per-pool outputs the "To register in Prefect" section shows in full.
+_SHOWN_PER_POOL = ("pools", "prefect_yaml")
 SECRET = "[secret]"  # noqa: S105 - the mask, not a password
 
 
@@ -80,7 +82,11 @@ def render_text(run: ProgramRun) -> str:
         _render_resource(root, children, lines, depth=0)
     lines += ["", "Stack outputs:"]
     for name, value in document["outputs"].items():
-        lines.append(f"  {name}: {_compact(value, width=1000)}")
+        if name in _SHOWN_PER_POOL and isinstance(value, dict):
+            pools = ", ".join(value) or "none"
+            lines.append(f"  {name}: for {pools} (shown per pool below)")
+        else:
+            lines += _key_value("  ", name, value)
     lines += _render_prefect(document["outputs"])
     return "\n".join(lines) + "\n"
 
@@ -98,7 +104,7 @@ def _render_resource(
         # `__provider` is a dynamic resource's pickled provider code, not a setting.
         if value in (None, {}, []) or key == "__provider":
             continue
-        lines.append(f"{pad}    {key}: {_compact(value)}")
+        lines += _key_value(f"{pad}    ", key, value)
     for child in children.get(resource["urn"], []):
         _render_resource(child, children, lines, depth + 1)
 
@@ -122,7 +128,7 @@ def _render_prefect(outputs: dict[str, Any]) -> list[str]:
                 f" referenced by the template variable {block['variable']!r}"
             )
         for variable, value in sorted((pool.get("template_defaults") or {}).items()):
-            lines.append(f"    template default {variable}: {_compact(value)}")
+            lines += _key_value("    ", f"template default {variable}", value)
         if pool.get("image_namespace"):
             lines.append(f"    flow images: {pool['image_namespace']}")
         snippet = (outputs.get("prefect_yaml") or {}).get(name)
@@ -147,6 +153,20 @@ def _registration_line(registration: Any) -> list[str]:
     ]
 
 
-def _compact(value: Any, width: int = 160) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
-    return text if len(text) <= width else text[: width - 3] + "..."
+def _key_value(pad: str, key: str, value: Any, width: int = 100) -> list[str]:
+    """`key: value` on one line; a long value (a policy document, a subnet list) in full,
+    pretty-printed below its key: a reviewer must see all of it, never a cut."""
+    text = _compact(value)
+    if len(pad) + len(key) + len(text) + 2 <= width:
+        return [f"{pad}{key}: {text}"]
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)  # policy documents arrive as JSON text
+        except json.JSONDecodeError:
+            return [f"{pad}{key}: {value}"]
+    pretty = json.dumps(value, indent=2, sort_keys=True)
+    return [f"{pad}{key}:", *(f"{pad}  {line}" for line in pretty.splitlines())]
+
+
+def _compact(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
