@@ -162,9 +162,15 @@ class PrefectBlock(Resource, module="prefect", name="Block"):
             "adopt_existing": adopt_existing,
             **dict.fromkeys(COMPUTED),
         }
+        # Names are unique in Prefect: a replacement (also a forced `--replace`) must delete
+        # the old object before it creates the new one of the same name.
+        defaults = pulumi.ResourceOptions(delete_before_replace=True)
         secrecy = pulumi.ResourceOptions(additional_secret_outputs=SECRET_CONNECTION_PROPS)
         super().__init__(
-            BlockProvider(), resource_name, props, pulumi.ResourceOptions.merge(opts, secrecy)
+            BlockProvider(),
+            resource_name,
+            props,
+            pulumi.ResourceOptions.merge(defaults, opts).merge(secrecy),
         )
 
 
