@@ -355,3 +355,30 @@ def test_delete_removes_only_our_pool(
     client.create_work_pool(WorkPoolCreate(name=unique_name, type="ecs", description="theirs"))
     WorkPoolProvider().delete(unique_name, state)
     assert client.read_work_pool(unique_name).description == "theirs"
+
+
+def test_numbers_arrive_as_floats_from_the_engine_and_reach_prefect_as_integers(
+    proxy: LoopbackProxy, client: SyncPrefectClient, unique_name: str, block_id: str
+) -> None:
+    """Pulumi's wire format carries every number as a float: 1024 arrives as 1024.0."""
+    as_written = pool_props(
+        proxy.api_url,
+        unique_name,
+        block_id,
+        concurrency_limit=4,
+        template_defaults={**DEFAULTS, "cpu": 1024, "memory": 2048},
+    )
+    as_delivered = {
+        **as_written,
+        "concurrency_limit": 4.0,
+        "template_defaults": {**DEFAULTS, "cpu": 1024.0, "memory": 2048.0},
+    }
+    state = created(as_delivered)
+
+    pool = client.read_work_pool(unique_name)
+    cpu = variables(pool)["cpu"]["default"]
+    assert cpu == 1024
+    assert isinstance(cpu, int)
+    assert isinstance(pool.concurrency_limit, int)
+    assert WorkPoolProvider().diff(unique_name, state, as_written).changes is False
+    assert WorkPoolProvider().diff(unique_name, state, as_delivered).changes is False

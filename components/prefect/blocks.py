@@ -43,6 +43,7 @@ from components.prefect.common import (
     connection_outputs,
     credentials_changed,
     endpoint_changed,
+    engine_values,
     has_unknowns,
 )
 from components.prefect.connection import Connection, display_url
@@ -76,6 +77,7 @@ class BlockProvider(ResourceProvider):
     """Create, read, diff, update and delete one block document."""
 
     def create(self, props: dict[str, Any]) -> CreateResult:
+        props = engine_values(props)
         connection = Connection.from_props(props)
         outs = call_prefect(
             connection,
@@ -85,6 +87,7 @@ class BlockProvider(ResourceProvider):
         return CreateResult(block_id(props["type_slug"], props["name"]), outs)
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        props = engine_values(props)
         connection = Connection.from_props(props)
         live = call_prefect(
             connection, lambda client: _read_live(client, props.get("block_document_id"))
@@ -94,6 +97,7 @@ class BlockProvider(ResourceProvider):
         return ReadResult(id_, {**_public(props), **_observed(live, live.block_schema, live.data)})
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        olds, news = engine_values(olds), engine_values(news)
         replaces = [k for k in ("type_slug", "name") if olds.get(k) != news.get(k)]
         if endpoint_changed(olds, news):
             replaces.append("api_url")
@@ -104,19 +108,20 @@ class BlockProvider(ResourceProvider):
         data = news.get("data")
         if has_unknowns(data) or credentials_changed(olds, news):
             return DiffResult(changes=True)
-        if data_hash(olds["block_document_id"], data) != olds.get("data_hash"):
+        if data_hash(str(olds.get("block_document_id")), data) != olds.get("data_hash"):
             return DiffResult(changes=True)
         # Inputs unchanged: is the block in Prefect still the one we registered?
         connection = Connection.from_props(news)
         live = call_prefect(
             connection,
-            lambda client: _read_live(client, olds["block_document_id"]),
+            lambda client: _read_live(client, olds.get("block_document_id")),
             secrets=secret_strings(data),
         )
         drifted = live is None or data_hash(str(live.id), live.data) != olds.get("data_hash")
         return DiffResult(changes=drifted)
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        olds, news = engine_values(olds), engine_values(news)
         connection = Connection.from_props(news)
         outs = call_prefect(
             connection,
@@ -126,6 +131,7 @@ class BlockProvider(ResourceProvider):
         return UpdateResult(outs)
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
+        props = engine_values(props)
         connection = Connection.from_props(props)
         call_prefect(connection, lambda client: _delete(client, props.get("block_document_id")))
 

@@ -64,3 +64,19 @@ def credentials_changed(olds: dict[str, Any], news: dict[str, Any]) -> bool:
 
 def connection_outputs(props: dict[str, Any]) -> dict[str, Any]:
     return {k: props.get(k) for k in CONNECTION_PROPS}
+
+
+def engine_values(props: dict[str, Any]) -> dict[str, Any]:
+    """Properties as the user wrote them: the engine's wire format carries every number as a
+    float (`1024` arrives as `1024.0`), which would reach templates and limits as floats."""
+    return _integral_floats_as_ints(props)
+
+
+def _integral_floats_as_ints(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _integral_floats_as_ints(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_integral_floats_as_ints(v) for v in value]
+    return value

@@ -43,6 +43,7 @@ from components.prefect.common import (
     connection_outputs,
     credentials_changed,
     endpoint_changed,
+    engine_values,
     has_unknowns,
 )
 from components.prefect.connection import (
@@ -78,11 +79,13 @@ class WorkPoolProvider(ResourceProvider):
     """Create, read, diff, update and delete one work pool."""
 
     def create(self, props: dict[str, Any]) -> CreateResult:
+        props = engine_values(props)
         connection = Connection.from_props(props)
         outs = call_prefect(connection, lambda client: _create(client, connection, props))
         return CreateResult(props["name"], outs)
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        props = engine_values(props)
         connection = Connection.from_props(props)
         live = call_prefect(connection, lambda client: _read_ours(client, props))
         if live is None:
@@ -90,6 +93,7 @@ class WorkPoolProvider(ResourceProvider):
         return ReadResult(id_, {**_public(props), **_observed(live, props["template_base"])})
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        olds, news = engine_values(olds), engine_values(news)
         replaces = [k for k in REPLACING if olds.get(k) != news.get(k)]
         if endpoint_changed(olds, news):
             replaces.append("api_url")
@@ -100,7 +104,7 @@ class WorkPoolProvider(ResourceProvider):
             )
         if has_unknowns({k: news.get(k) for k in INPUTS}) or credentials_changed(olds, news):
             return DiffResult(changes=True)
-        if olds.get("base_template") != news.get("base_template"):
+        if olds.get("base_template") != news.get("base_template") or not olds.get("template_base"):
             return DiffResult(changes=True)  # the template comes from elsewhere now
         desired = _desired(news, olds["template_base"])
         if _differences(desired, _observed_fields(olds)):
@@ -111,11 +115,13 @@ class WorkPoolProvider(ResourceProvider):
         return DiffResult(changes=live is None or bool(_differences(desired, _live_fields(live))))
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        olds, news = engine_values(olds), engine_values(news)
         connection = Connection.from_props(news)
         outs = call_prefect(connection, lambda client: _update(client, connection, olds, news))
         return UpdateResult(outs)
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
+        props = engine_values(props)
         connection = Connection.from_props(props)
         call_prefect(connection, lambda client: _delete(client, props))
 
