@@ -238,6 +238,7 @@ class EcsPushPool(PoolComponent):
                 log_group_name=self.log_group.name,
             ),
             image_namespace=self.repository.repository_url,
+            one_image_per_repository=True,
         )
 
     def _prefect_user(

@@ -70,8 +70,8 @@ def _pool_summary(component: PoolComponent) -> dict[str, Any]:
 
 def _deployment_snippet(component: PoolComponent) -> pulumi.Output[str]:
     name = component.pool.name
-    return pulumi.Output.from_input(component.image_namespace).apply(
-        lambda namespace: prefect_yaml_snippet(name, namespace)
+    return pulumi.Output.from_input(component.image_reference).apply(
+        lambda reference: prefect_yaml_snippet(name, reference)
     )
 
 

@@ -35,6 +35,8 @@ class PoolComponent(pulumi.ComponentResource):
     credentials reference, which exists only once the block is registered)."""
     image_namespace: pulumi.Output[str] | None
     """Where to push flow images; None when the pool's cloud hosts no registry."""
+    image_reference: pulumi.Output[str] | None
+    """What a deployment's `image` looks like in that registry, with placeholders."""
 
     def __init__(
         self, type_token: str, pool: PoolConfig, opts: pulumi.ResourceOptions | None
@@ -55,8 +57,13 @@ class PoolComponent(pulumi.ComponentResource):
         credentials_data: pulumi.Input[dict[str, Any]] | None,
         template_defaults: pulumi.Input[dict[str, Any]],
         image_namespace: pulumi.Input[str] | None,
+        one_image_per_repository: bool = False,
     ) -> None:
-        """Publish what Prefect needs; `credentials_data` becomes the block's (secret) data."""
+        """Publish what Prefect needs; `credentials_data` becomes the block's (secret) data.
+
+        `one_image_per_repository`: the namespace is a single image's repository (ECR),
+        tagged directly, rather than a registry path that holds many images.
+        """
         credentials_block = None
         if credentials_data is not None:
             kind = self.pool.kind
@@ -72,6 +79,10 @@ class PoolComponent(pulumi.ComponentResource):
         self.template_defaults = pulumi.Output.from_input(template_defaults)
         self.image_namespace = (
             None if image_namespace is None else pulumi.Output.from_input(image_namespace)
+        )
+        pattern = "{}:<tag>" if one_image_per_repository else "{}/<image>:<tag>"
+        self.image_reference = (
+            None if self.image_namespace is None else self.image_namespace.apply(pattern.format)
         )
         self.register_outputs(
             {

@@ -9,6 +9,7 @@ import json
 from typing import Any
 
 import pytest
+import yaml
 
 from pushpools.engine import ProgramRun, Registration, is_secret, reveal
 from tests.harness import inputs, outputs, run_pools
@@ -670,3 +671,11 @@ def test_network_resources_are_named_as_the_helper_names_its_vpc(default_run: Pr
     assert inputs(default_run.one(VPC))["tags"]["Name"] == "prefect-ecs-vpc"
     subnet = inputs(default_run.one(SUBNET, "dev-ecs-public-us-east-1b"))
     assert subnet["tags"]["Name"] == "prefect-ecs-vpc-public-us-east-1b"
+
+
+def test_the_deployment_snippet_tags_the_repository_itself(default_run: ProgramRun) -> None:
+    # An ECR repository holds one image: `<repository_url>:<tag>`, not `<url>/<image>:<tag>`.
+    snippet = yaml.safe_load(default_run.outputs["prefect_yaml"]["dev-ecs"])
+    assert snippet["work_pool"]["job_variables"]["image"] == (
+        f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/prefect-flows:<tag>"
+    )

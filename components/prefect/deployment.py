@@ -6,12 +6,10 @@ from typing import Any
 
 import yaml
 
-IMAGE_PLACEHOLDER = "<image>:<tag>"
 
-
-def prefect_yaml_snippet(pool_name: str, image_namespace: str | None) -> str:
+def prefect_yaml_snippet(pool_name: str, image_reference: str | None) -> str:
     """The `work_pool` section of a deployment in `prefect.yaml`."""
     work_pool: dict[str, Any] = {"name": pool_name}
-    if image_namespace:
-        work_pool["job_variables"] = {"image": f"{image_namespace}/{IMAGE_PLACEHOLDER}"}
+    if image_reference:
+        work_pool["job_variables"] = {"image": image_reference}
     return yaml.safe_dump({"work_pool": work_pool}, sort_keys=False)
