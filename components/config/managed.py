@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from packaging.requirements import InvalidRequirement, Requirement
 from pydantic import Field, field_validator
 
 from components.config.base import ConfigModel
@@ -27,8 +26,13 @@ class ManagedSettings(ConfigModel):
     @field_validator("pip_packages")
     @classmethod
     def _pip_packages(cls, packages: list[str]) -> list[str]:
+        if not packages:
+            return packages
+        # pip's own grammar (PEP 508), through `packaging`, which Prefect depends on;
+        # imported here so that stacks without Managed pools do not pay for it.
+        from packaging.requirements import InvalidRequirement, Requirement
+
         for package in packages:
-            # pip's own grammar (PEP 508), through `packaging`, which Prefect depends on.
             try:
                 Requirement(package)
             except InvalidRequirement:

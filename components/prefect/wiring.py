@@ -8,15 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 
 from components.config.prefect import PrefectRegistration
 from components.pool_component import PoolComponent
-from components.prefect.blocks import PrefectBlock
 from components.prefect.common import ConnectionArgs
-from components.prefect.work_pools import PrefectWorkPool
+
+if TYPE_CHECKING:
+    from components.prefect.blocks import PrefectBlock
+    from components.prefect.work_pools import PrefectWorkPool
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,11 @@ def register_pool(
     connection: ConnectionArgs,
     base_template: dict[str, Any] | None = None,
 ) -> RegisteredPool:
+    # Imported on use: a stack that registers nothing (the offline plan of most stacks)
+    # does not load the dynamic-provider machinery.
+    from components.prefect.blocks import PrefectBlock
+    from components.prefect.work_pools import PrefectWorkPool
+
     pool = component.pool
     settings = pool.prefect
     # Children of the pool's component; the pool depends on the block, so destroy removes
