@@ -45,6 +45,7 @@ from components.prefect.common import (
     endpoint_changed,
     engine_values,
     has_unknowns,
+    prefect_object_options,
 )
 from components.prefect.connection import Connection, display_url
 
@@ -168,16 +169,7 @@ class PrefectBlock(Resource, module="prefect", name="Block"):
             "adopt_existing": adopt_existing,
             **dict.fromkeys(COMPUTED),
         }
-        # Names are unique in Prefect: a replacement (also a forced `--replace`) must delete
-        # the old object before it creates the new one of the same name.
-        defaults = pulumi.ResourceOptions(delete_before_replace=True)
-        secrecy = pulumi.ResourceOptions(additional_secret_outputs=SECRET_CONNECTION_PROPS)
-        super().__init__(
-            BlockProvider(),
-            resource_name,
-            props,
-            pulumi.ResourceOptions.merge(defaults, opts).merge(secrecy),
-        )
+        super().__init__(BlockProvider(), resource_name, props, prefect_object_options(opts))
 
 
 def _create(

@@ -38,6 +38,16 @@ class ConnectionArgs:
         }
 
 
+def prefect_object_options(opts: pulumi.ResourceOptions | None) -> pulumi.ResourceOptions:
+    """The options every Prefect object resource needs, merged with the caller's."""
+    # Names are unique in Prefect: a replacement (also a forced `--replace`) must delete
+    # the old object before it creates the new one of the same name.
+    defaults = pulumi.ResourceOptions(delete_before_replace=True)
+    # The connection's key and auth string stay secret in the outputs whatever the caller says.
+    secrecy = pulumi.ResourceOptions(additional_secret_outputs=SECRET_CONNECTION_PROPS)
+    return pulumi.ResourceOptions.merge(defaults, opts).merge(secrecy)
+
+
 def has_unknowns(value: Any) -> bool:
     """True while a preview has not computed a value yet."""
     if value == rpc.UNKNOWN:

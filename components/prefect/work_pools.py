@@ -38,13 +38,13 @@ from pulumi.dynamic import (
 
 from components.prefect.client import PrefectError, call_prefect
 from components.prefect.common import (
-    SECRET_CONNECTION_PROPS,
     ConnectionArgs,
     connection_outputs,
     credentials_changed,
     endpoint_changed,
     engine_values,
     has_unknowns,
+    prefect_object_options,
 )
 from components.prefect.connection import (
     Connection,
@@ -167,16 +167,7 @@ class PrefectWorkPool(Resource, module="prefect", name="WorkPool"):
             "adopt_existing": adopt_existing,
             **dict.fromkeys(COMPUTED),
         }
-        # Names are unique in Prefect: a replacement (also a forced `--replace`) must delete
-        # the old object before it creates the new one of the same name.
-        defaults = pulumi.ResourceOptions(delete_before_replace=True)
-        secrecy = pulumi.ResourceOptions(additional_secret_outputs=SECRET_CONNECTION_PROPS)
-        super().__init__(
-            WorkPoolProvider(),
-            resource_name,
-            props,
-            pulumi.ResourceOptions.merge(defaults, opts).merge(secrecy),
-        )
+        super().__init__(WorkPoolProvider(), resource_name, props, prefect_object_options(opts))
 
 
 def _create(
