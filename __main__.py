@@ -4,11 +4,11 @@ register them in Prefect, export.
 `pulumi up` runs this file; so does `pushpools plan`, on an offline engine.
 """
 
-from components.config import load_stack_config
-from components.config.prefect import load_prefect_registration
-from components.exports import export_pools
-from components.pools import build_pool
-from components.prefect.wiring import register_pools
+from pushpools.components.config import load_stack_config
+from pushpools.components.config.prefect import load_prefect_registration
+from pushpools.components.exports import export_pools
+from pushpools.components.pools import build_pool
+from pushpools.components.prefect.wiring import register_pools
 
 stack_config = load_stack_config()
 # Checked before anything is declared, like the rest of the config.

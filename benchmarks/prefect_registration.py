@@ -91,8 +91,8 @@ class Phase:
 
 
 def run(pools: int) -> dict[str, Phase]:
-    from components.prefect.blocks import BlockProvider
-    from components.prefect.work_pools import WorkPoolProvider
+    from pushpools.components.prefect.blocks import BlockProvider
+    from pushpools.components.prefect.work_pools import WorkPoolProvider
 
     blocks, work_pools = BlockProvider(), WorkPoolProvider()
     server = PrefectServer("bench").start()

@@ -29,10 +29,10 @@ from pulumi_azure_native import (
     resources,
 )
 
-from components.config import PoolConfig
-from components.config.azure import AciSettings
-from components.pool_component import PoolComponent
-from components.tagging import resource_labels
+from pushpools.components.config import PoolConfig
+from pushpools.components.config.azure import AciSettings
+from pushpools.components.pool_component import PoolComponent
+from pushpools.components.tagging import resource_labels
 
 # Registered once per subscription with `az provider register` (see the module docstring).
 REQUIRED_RESOURCE_PROVIDERS = (

@@ -15,10 +15,10 @@ from typing import Any
 import pulumi
 from pulumi_gcp import artifactregistry, projects, serviceaccount
 
-from components.config import PoolConfig
-from components.config.gcp import CloudRunSettings
-from components.pool_component import PoolComponent
-from components.tagging import resource_labels, slug
+from pushpools.components.config import PoolConfig
+from pushpools.components.config.gcp import CloudRunSettings
+from pushpools.components.pool_component import PoolComponent
+from pushpools.components.tagging import resource_labels, slug
 
 # The helper forgets iam.googleapis.com, which creating service accounts needs.
 REQUIRED_SERVICES = ("run.googleapis.com", "artifactregistry.googleapis.com", "iam.googleapis.com")

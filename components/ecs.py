@@ -18,9 +18,9 @@ import pulumi
 from pulumi_aws import cloudwatch, ec2, ecr, ecs, get_availability_zones, iam
 from pulumi_aws import get_caller_identity_output as caller_identity
 
-from components.config import PoolConfig
-from components.config.aws import EcsSettings
-from components.ecs_policies import (
+from pushpools.components.config import PoolConfig
+from pushpools.components.config.aws import EcsSettings
+from pushpools.components.ecs_policies import (
     ECS_FULL_ACCESS_POLICY_ARN,
     EXECUTION_ROLE_POLICY_ARN,
     PoolScope,
@@ -28,8 +28,8 @@ from components.ecs_policies import (
     prefect_policy,
     task_trust_policy,
 )
-from components.pool_component import PoolComponent
-from components.tagging import resource_labels, slug
+from pushpools.components.pool_component import PoolComponent
+from pushpools.components.tagging import resource_labels, slug
 
 MAX_ZONES = 3
 

@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING, Any
 
 import pulumi
 
-from components.pool_component import PoolComponent
-from components.prefect.deployment import prefect_yaml_snippet
+from pushpools.components.pool_component import PoolComponent
+from pushpools.components.prefect.deployment import prefect_yaml_snippet
 
 if TYPE_CHECKING:
-    from components.config.prefect import PrefectRegistration
-    from components.prefect.wiring import RegisteredPool
+    from pushpools.components.config.prefect import PrefectRegistration
+    from pushpools.components.prefect.wiring import RegisteredPool
 
 
 def export_pools(

@@ -10,9 +10,9 @@ from typing import Any
 
 import pulumi
 
-from components.config import PoolConfig
-from components.config.managed import ManagedSettings
-from components.pool_component import PoolComponent
+from pushpools.components.config import PoolConfig
+from pushpools.components.config.managed import ManagedSettings
+from pushpools.components.pool_component import PoolComponent
 
 
 class ManagedPool(PoolComponent):

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import pulumi
 
-from components.config import PoolConfig
-from components.config.errors import NAMESPACE
-from components.config.modal import ModalSettings
-from components.pool_component import PoolComponent
+from pushpools.components.config import PoolConfig
+from pushpools.components.config.errors import NAMESPACE
+from pushpools.components.config.modal import ModalSettings
+from pushpools.components.pool_component import PoolComponent
 
 
 class ModalPushPool(PoolComponent):

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 import pulumi
 
-from components.config import PoolConfig
+from pushpools.components.config import PoolConfig
 
 SettingsT = TypeVar("SettingsT")
 

@@ -10,16 +10,16 @@ import importlib
 
 import pulumi
 
-from components.config import Cloud, PoolConfig
-from components.pool_component import PoolComponent
+from pushpools.components.config import Cloud, PoolConfig
+from pushpools.components.pool_component import PoolComponent
 
 # cloud -> (module, component class)
 _COMPONENTS: dict[Cloud, tuple[str, str]] = {
-    Cloud.GCP: ("components.cloud_run", "CloudRunPushPool"),
-    Cloud.AWS: ("components.ecs", "EcsPushPool"),
-    Cloud.AZURE: ("components.aci", "AciPushPool"),
-    Cloud.MODAL: ("components.modal", "ModalPushPool"),
-    Cloud.MANAGED: ("components.managed", "ManagedPool"),
+    Cloud.GCP: ("pushpools.components.cloud_run", "CloudRunPushPool"),
+    Cloud.AWS: ("pushpools.components.ecs", "EcsPushPool"),
+    Cloud.AZURE: ("pushpools.components.aci", "AciPushPool"),
+    Cloud.MODAL: ("pushpools.components.modal", "ModalPushPool"),
+    Cloud.MANAGED: ("pushpools.components.managed", "ManagedPool"),
 }
 
 

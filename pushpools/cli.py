@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _plan(stack: str | None, stack_file: Path | None, *, as_json: bool) -> int:
     # Imported here so that `pushpools --help` stays instant.
-    from components.config import ConfigError
+    from pushpools.components.config import ConfigError
     from pushpools.plan import plan_document, render_text, run_stack
     from pushpools.provider_mocks.keys import canary_key_material
     from pushpools.stackfile import StackFileError, load_stack, project_dir, stack_file_path

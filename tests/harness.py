@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from components.config import ConfigError
+from pushpools.components.config import ConfigError
 from pushpools.engine import ProgramRun, Registration, reveal
 from pushpools.plan import run_stack
 from pushpools.stackfile import StackSettings

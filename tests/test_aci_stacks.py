@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from components.aci import REQUIRED_RESOURCE_PROVIDERS
-from components.config import PoolType
-from components.config.azure import today_utc
-from components.config.pool_types import POOL_KINDS, SUPPORTED_CLOUDS
 from pushpools.cli import main
+from pushpools.components.aci import REQUIRED_RESOURCE_PROVIDERS
+from pushpools.components.config import PoolType
+from pushpools.components.config.azure import today_utc
+from pushpools.components.config.pool_types import POOL_KINDS, SUPPORTED_CLOUDS
 from pushpools.engine import ProgramRun, reveal
 from pushpools.plan import run_stack
 from pushpools.stackfile import SECRET_PLACEHOLDER, load_stack, stack_file_path
@@ -107,7 +107,7 @@ def test_an_azure_only_stack_loads_only_the_azure_modules_it_uses() -> None:
     }
     other_clouds = ("pulumi_gcp", "pulumi_aws", "boto3", "botocore", "google.cloud")
     assert [n for n in loaded if n.startswith(other_clouds)] == []
-    assert "components.cloud_run" not in loaded
+    assert "pushpools.components.cloud_run" not in loaded
 
 
 def test_the_readme_says_how_to_register_the_resource_providers() -> None:

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from harness import config_problems
 
-from components.config import pool_types
+from pushpools.components.config import pool_types
 
 
 def gcp_pool(name: str = "ml", **overrides: Any) -> dict[str, Any]:
@@ -121,7 +121,7 @@ def test_an_unknown_pool_type_lists_the_known_ones() -> None:
 def test_a_type_without_a_component_is_refused_not_ignored(monkeypatch) -> None:
     monkeypatch.setattr(pool_types, "SUPPORTED_CLOUDS", frozenset({pool_types.Cloud.GCP}))
     monkeypatch.setattr(
-        "components.config.stack.SUPPORTED_CLOUDS", frozenset({pool_types.Cloud.GCP})
+        "pushpools.components.config.stack.SUPPORTED_CLOUDS", frozenset({pool_types.Cloud.GCP})
     )
     (problem,) = config_problems(pools({"name": "ml", "type": "ecs:push"}))
     assert problem.startswith(

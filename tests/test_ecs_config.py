@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from components.config.aws import AWS_REGIONS, LOG_RETENTION_DAYS, EcsSettings
+from pushpools.components.config.aws import AWS_REGIONS, LOG_RETENTION_DAYS, EcsSettings
 from tests.harness import config_problems
 
 

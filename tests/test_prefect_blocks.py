@@ -16,8 +16,8 @@ from prefect.client.orchestration import SyncPrefectClient
 from prefect.client.schemas.actions import BlockDocumentCreate, BlockDocumentUpdate
 from prefect.exceptions import ObjectNotFound
 
-from components.prefect.blocks import BlockProvider, data_hash
-from components.prefect.client import PrefectError
+from pushpools.components.prefect.blocks import BlockProvider, data_hash
+from pushpools.components.prefect.client import PrefectError
 from tests.prefect_server import LoopbackProxy, PrefectServer
 
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"

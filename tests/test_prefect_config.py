@@ -17,8 +17,8 @@ import pytest
 import yaml
 from pulumi.dynamic.dynamic import serialize_provider
 
-from components.prefect.blocks import BlockProvider
-from components.prefect.work_pools import WorkPoolProvider
+from pushpools.components.prefect.blocks import BlockProvider
+from pushpools.components.prefect.work_pools import WorkPoolProvider
 from pushpools.engine import ProgramRun, contains_secret, is_secret, reveal
 from pushpools.plan import plan_document, render_text
 from tests.harness import PROJECT_DIR, config_problems, modules_imported_by_plan, run_config
@@ -211,7 +211,7 @@ def test_the_offline_plan_never_imports_prefect(
     imported = modules_imported_by_plan(stack_file)
 
     assert imported["status"] == 0
-    assert "components.prefect.work_pools" in imported["all"]
+    assert "pushpools.components.prefect.work_pools" in imported["all"]
     assert "prefect" not in imported["top"]
 
 

@@ -21,9 +21,9 @@ from prefect.client.orchestration import SyncPrefectClient
 from prefect.exceptions import ObjectNotFound
 from prefect.settings import PREFECT_CLIENT_MAX_RETRIES, temporary_settings
 
-from components.prefect.blocks import BlockProvider
-from components.prefect.client import PrefectError
-from components.prefect.work_pools import WorkPoolProvider
+from pushpools.components.prefect.blocks import BlockProvider
+from pushpools.components.prefect.client import PrefectError
+from pushpools.components.prefect.work_pools import WorkPoolProvider
 from tests.conftest import AUTH_STRING
 from tests.prefect_server import LoopbackProxy, PrefectServer, free_port
 

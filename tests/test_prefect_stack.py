@@ -19,10 +19,10 @@ import pytest
 from prefect.client.orchestration import SyncPrefectClient
 from prefect.exceptions import ObjectNotFound
 
-from components.config import PoolConfig
-from components.prefect.blocks import BlockProvider
-from components.prefect.connection import is_cloud_only_type, worker_type_for
-from components.prefect.work_pools import WorkPoolProvider
+from pushpools.components.config import PoolConfig
+from pushpools.components.prefect.blocks import BlockProvider
+from pushpools.components.prefect.connection import is_cloud_only_type, worker_type_for
+from pushpools.components.prefect.work_pools import WorkPoolProvider
 from pushpools.engine import ProgramRun, Registration, reveal
 from pushpools.plan import run_stack
 from pushpools.stackfile import StackSettings, load_stack

@@ -16,9 +16,9 @@ from prefect.client.orchestration import SyncPrefectClient
 from prefect.client.schemas.actions import WorkPoolCreate, WorkPoolUpdate
 from prefect.exceptions import ObjectNotFound
 
-from components.prefect.blocks import BlockProvider
-from components.prefect.client import PrefectError
-from components.prefect.work_pools import WorkPoolProvider
+from pushpools.components.prefect.blocks import BlockProvider
+from pushpools.components.prefect.client import PrefectError
+from pushpools.components.prefect.work_pools import WorkPoolProvider
 from tests.prefect_server import LoopbackProxy, PrefectServer
 
 DEFAULTS = {

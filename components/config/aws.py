@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from components.config.base import ConfigModel
+from pushpools.components.config.base import ConfigModel
 
 # The commercial partition (`aws`): every ARN pushpools writes assumes it. China, GovCloud
 # and the sovereign partitions need other ARNs and other credentials.

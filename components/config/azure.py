@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from components.config.base import ConfigModel
+from pushpools.components.config.base import ConfigModel
 
 # Public Azure regions (`az account list-locations`, regionType Physical), by ARM name.
 # Some are restricted to customers with a local presence; ARM says so at `pulumi up`.

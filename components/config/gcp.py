@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from components.config.base import ConfigModel
+from pushpools.components.config.base import ConfigModel
 
 # Regions where Cloud Run and Artifact Registry are both offered.
 CLOUD_RUN_REGIONS = frozenset(

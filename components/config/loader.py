@@ -8,9 +8,9 @@ from typing import Any
 from pulumi.runtime import config as runtime_config
 from pydantic import ValidationError
 
-from components.config.errors import NAMESPACE, ConfigError, describe_validation_error
-from components.config.prefect import SECRET_KEYS as PREFECT_SECRET_KEYS
-from components.config.stack import PoolConfig, StackConfig
+from pushpools.components.config.errors import NAMESPACE, ConfigError, describe_validation_error
+from pushpools.components.config.prefect import SECRET_KEYS as PREFECT_SECRET_KEYS
+from pushpools.components.config.stack import PoolConfig, StackConfig
 
 # Top-level keys holding secrets (set with `pulumi config set --secret`). They are read
 # as Pulumi secrets where they are used and never enter the validated model. Pools may

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
-from components.config.base import ConfigModel
-from components.config.modal import valid_env
+from pushpools.components.config.base import ConfigModel
+from pushpools.components.config.modal import valid_env
 
 
 class ManagedSettings(ConfigModel):

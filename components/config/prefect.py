@@ -29,19 +29,19 @@ import yaml
 from pulumi.runtime import config as runtime_config
 from pydantic import Field, field_validator
 
-from components.config.base import ConfigModel
-from components.config.errors import NAMESPACE, ConfigError
-from components.prefect.connection import (
+from pushpools.components.config.base import ConfigModel
+from pushpools.components.config.errors import NAMESPACE, ConfigError
+from pushpools.components.prefect.connection import (
     is_cloud_only_type,
     is_prefect_cloud_url,
     normalize_api_url,
     push_needs_cloud_message,
     url_problem,
 )
-from components.prefect.templates import TemplateError, check_template_shape
+from pushpools.components.prefect.templates import TemplateError, check_template_shape
 
 if TYPE_CHECKING:
-    from components.config.stack import PoolConfig, StackConfig
+    from pushpools.components.config.stack import PoolConfig, StackConfig
 
 API_KEY = "prefectApiKey"
 AUTH_STRING = "prefectAuthString"

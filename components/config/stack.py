@@ -7,14 +7,20 @@ from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
-from components.config.aws import EcsSettings
-from components.config.azure import AciSettings
-from components.config.base import ConfigModel
-from components.config.gcp import CloudRunSettings
-from components.config.managed import ManagedSettings
-from components.config.modal import ModalSettings
-from components.config.pool_types import POOL_KINDS, SUPPORTED_CLOUDS, Cloud, PoolKind, PoolType
-from components.config.prefect import PoolPrefectSettings, PrefectSettings
+from pushpools.components.config.aws import EcsSettings
+from pushpools.components.config.azure import AciSettings
+from pushpools.components.config.base import ConfigModel
+from pushpools.components.config.gcp import CloudRunSettings
+from pushpools.components.config.managed import ManagedSettings
+from pushpools.components.config.modal import ModalSettings
+from pushpools.components.config.pool_types import (
+    POOL_KINDS,
+    SUPPORTED_CLOUDS,
+    Cloud,
+    PoolKind,
+    PoolType,
+)
+from pushpools.components.config.prefect import PoolPrefectSettings, PrefectSettings
 
 # Prefect block names allow lowercase letters, digits and dashes; pool names become part
 # of block names, child resource names and cloud labels, so they follow the same rule.

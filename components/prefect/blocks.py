@@ -36,8 +36,8 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from components.prefect.client import PrefectError, call_prefect, secret_strings
-from components.prefect.common import (
+from pushpools.components.prefect.client import PrefectError, call_prefect, secret_strings
+from pushpools.components.prefect.common import (
     SECRET_CONNECTION_PROPS,
     ConnectionArgs,
     connection_outputs,
@@ -47,7 +47,7 @@ from components.prefect.common import (
     has_unknowns,
     prefect_object_options,
 )
-from components.prefect.connection import Connection, display_url
+from pushpools.components.prefect.connection import Connection, display_url
 
 if TYPE_CHECKING:
     from prefect.client.orchestration import SyncPrefectClient

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from components.prefect.connection import Connection, display_url
+from pushpools.components.prefect.connection import Connection, display_url
 
 if TYPE_CHECKING:
     import httpx

@@ -8,7 +8,7 @@ from typing import Any
 import pulumi
 from pulumi.runtime import rpc
 
-from components.prefect.connection import normalize_api_url
+from pushpools.components.prefect.connection import normalize_api_url
 
 CONNECTION_PROPS = ("api_url", "api_key", "auth_string")
 SECRET_CONNECTION_PROPS = ["api_key", "auth_string"]

@@ -13,8 +13,8 @@ import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 
-from components.prefect.client import PrefectError
-from components.prefect.connection import (
+from pushpools.components.prefect.client import PrefectError
+from pushpools.components.prefect.connection import (
     Connection,
     display_url,
     is_cloud_only_type,

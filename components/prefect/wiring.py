@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 import pulumi
 
-from components.config.prefect import PrefectRegistration
-from components.pool_component import PoolComponent
-from components.prefect.common import ConnectionArgs
+from pushpools.components.config.prefect import PrefectRegistration
+from pushpools.components.pool_component import PoolComponent
+from pushpools.components.prefect.common import ConnectionArgs
 
 if TYPE_CHECKING:
-    from components.prefect.blocks import PrefectBlock
-    from components.prefect.work_pools import PrefectWorkPool
+    from pushpools.components.prefect.blocks import PrefectBlock
+    from pushpools.components.prefect.work_pools import PrefectWorkPool
 
 
 @dataclass(frozen=True)
@@ -53,8 +53,8 @@ def register_pool(
 ) -> RegisteredPool:
     # Imported on use: a stack that registers nothing (the offline plan of most stacks)
     # does not load the dynamic-provider machinery.
-    from components.prefect.blocks import PrefectBlock
-    from components.prefect.work_pools import PrefectWorkPool
+    from pushpools.components.prefect.blocks import PrefectBlock
+    from pushpools.components.prefect.work_pools import PrefectWorkPool
 
     pool = component.pool
     settings = pool.prefect

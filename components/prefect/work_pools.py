@@ -36,8 +36,8 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from components.prefect.client import PrefectError, call_prefect
-from components.prefect.common import (
+from pushpools.components.prefect.client import PrefectError, call_prefect
+from pushpools.components.prefect.common import (
     ConnectionArgs,
     connection_outputs,
     credentials_changed,
@@ -46,13 +46,17 @@ from components.prefect.common import (
     has_unknowns,
     prefect_object_options,
 )
-from components.prefect.connection import (
+from pushpools.components.prefect.connection import (
     Connection,
     display_url,
     is_cloud_only_type,
     push_needs_cloud_message,
 )
-from components.prefect.templates import TemplateError, fetch_default_template, render_template
+from pushpools.components.prefect.templates import (
+    TemplateError,
+    fetch_default_template,
+    render_template,
+)
 
 if TYPE_CHECKING:
     from prefect.client.orchestration import SyncPrefectClient

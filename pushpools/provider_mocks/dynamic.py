@@ -12,10 +12,10 @@ from typing import Any
 
 from pulumi.runtime.mocks import MockResourceArgs
 
-from components.prefect.blocks import COMPUTED as BLOCK_COMPUTED
-from components.prefect.blocks import block_id, data_hash
-from components.prefect.templates import TemplateError, render_template
-from components.prefect.work_pools import COMPUTED as POOL_COMPUTED
+from pushpools.components.prefect.blocks import COMPUTED as BLOCK_COMPUTED
+from pushpools.components.prefect.blocks import block_id, data_hash
+from pushpools.components.prefect.templates import TemplateError, render_template
+from pushpools.components.prefect.work_pools import COMPUTED as POOL_COMPUTED
 
 # Fixed, so that plans of the same stack are identical from run to run.
 _NAMESPACE = uuid.UUID("1b5c2c41-7f0e-4c83-9b1f-3d5a0e6f2a10")
