@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import os
 import runpy
 from pathlib import Path
 from typing import Any
 
-from pushpools.engine import STACK_TYPE, ProgramRun, is_secret, run_program
+from pushpools.engine import STACK_TYPE, ProgramRun, is_secret, reveal, run_program
 from pushpools.stackfile import StackSettings
 
 # Per-pool outputs the "To register in Prefect" section shows in full.
 _SHOWN_PER_POOL = ("pools", "prefect_yaml")
 SECRET = "[secret]"  # noqa: S105 - the mask, not a password
+DIGEST_KEY_ENV = "PUSHPOOLS_PLAN_DIGEST_KEY"
+"""With this set, each mask carries a keyed digest of the secret (`[secret 1a2b...]`), so
+two plans made with the same key show which secrets changed, and nothing else: without
+the key (a throwaway one, when `pushpools plan --compare-to` sets it) a digest says
+nothing about the value, even a short one."""
 
 
 def run_stack(
@@ -30,20 +38,30 @@ def run_stack(
     )
 
 
-def masked(value: Any) -> Any:
-    """The value with every secret replaced by "[secret]"."""
+def masked(value: Any, digest_key: bytes | None = None) -> Any:
+    """The value with every secret replaced by "[secret]" (with `digest_key`, by
+    "[secret <keyed digest>]")."""
     if is_secret(value):
-        return SECRET
+        if digest_key is None:
+            return SECRET
+        plain = json.dumps(reveal(value), sort_keys=True, default=str).encode()
+        return f"[secret {hmac.new(digest_key, plain, hashlib.sha256).hexdigest()[:16]}]"
     if isinstance(value, dict):
-        return {k: masked(v) for k, v in value.items()}
+        return {k: masked(v, digest_key) for k, v in value.items()}
     if isinstance(value, list):
-        return [masked(v) for v in value]
+        return [masked(v, digest_key) for v in value]
     return value
+
+
+def _digest_key() -> bytes | None:
+    key = os.environ.get(DIGEST_KEY_ENV)
+    return key.encode() if key else None
 
 
 def plan_document(run: ProgramRun) -> dict[str, Any]:
     """The machine-readable plan (`pushpools plan --json`), secrets masked."""
     stack_urns = {r.urn for r in run.resources if r.type == STACK_TYPE}
+    key = _digest_key()
     return {
         "stack": run.stack,
         "resources": [
@@ -56,11 +74,12 @@ def plan_document(run: ProgramRun) -> dict[str, Any]:
                 or r.parent in stack_urns
                 or r.parent.endswith(f"::{STACK_TYPE}::{run.project}-{run.stack}")
                 else r.parent,
-                "inputs": masked(r.inputs),
+                "inputs": masked(r.inputs, key),
+                "dependencies": list(r.dependencies),
             }
             for r in run.resources
         ],
-        "outputs": masked(run.outputs),
+        "outputs": masked(run.outputs, key),
     }
 
 
