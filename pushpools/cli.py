@@ -129,10 +129,10 @@ def _plan(stack: str | None, stack_file: Path | None, *, as_json: bool) -> int:
         print(str(error), file=sys.stderr)
         return EXIT_BAD_CONFIG
     if as_json:
-        json.dump(plan_document(run), sys.stdout, indent=2, sort_keys=True)
+        json.dump(plan_document(run, settings), sys.stdout, indent=2, sort_keys=True)
         sys.stdout.write("\n")
     else:
-        sys.stdout.write(render_text(run))
+        sys.stdout.write(render_text(run, settings))
     return 0
 
 

@@ -58,11 +58,11 @@ def _digest_key() -> bytes | None:
     return key.encode() if key else None
 
 
-def plan_document(run: ProgramRun) -> dict[str, Any]:
+def plan_document(run: ProgramRun, settings: StackSettings | None = None) -> dict[str, Any]:
     """The machine-readable plan (`pushpools plan --json`), secrets masked."""
     stack_urns = {r.urn for r in run.resources if r.type == STACK_TYPE}
     key = _digest_key()
-    return {
+    document = {
         "stack": run.stack,
         "resources": [
             {
@@ -81,9 +81,15 @@ def plan_document(run: ProgramRun) -> dict[str, Any]:
         ],
         "outputs": masked(run.outputs, key),
     }
+    if settings is not None and settings.environments:
+        document["environments"] = {
+            "imports": list(settings.environments),
+            "secrets_assumed_from_them": list(settings.from_environments),
+        }
+    return document
 
 
-def render_text(run: ProgramRun) -> str:
+def render_text(run: ProgramRun, settings: StackSettings | None = None) -> str:
     """A reviewer's view: per pool, every resource with its inputs, then Prefect's side."""
     document = plan_document(run)
     children: dict[str | None, list[dict[str, Any]]] = {}
@@ -94,6 +100,7 @@ def render_text(run: ProgramRun) -> str:
         "Offline: no cloud, no Prefect and no Pulumi CLI were contacted; provider outputs are",
         "simulated, deterministic stand-ins. `pulumi preview` against real accounts is the",
         "final word. Values shown as [secret] are Pulumi secrets.",
+        *_environment_lines(settings),
         "",
         f"Resources to create: {sum(1 for r in run.resources if r.custom)}",
     ]
@@ -108,6 +115,16 @@ def render_text(run: ProgramRun) -> str:
             lines += _key_value("  ", name, value)
     lines += _render_prefect(document["outputs"])
     return "\n".join(lines) + "\n"
+
+
+def _environment_lines(settings: StackSettings | None) -> list[str]:
+    if settings is None or not settings.environments:
+        return []
+    keys = ", ".join(settings.from_environments) or "none"
+    return [
+        f"Pulumi ESC environments imported: {', '.join(settings.environments)}. Offline their "
+        f"values are unknown; taken as secrets they provide: {keys}.",
+    ]
 
 
 def _render_resource(
