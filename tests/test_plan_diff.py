@@ -233,3 +233,33 @@ def test_diff_of_two_json_files(tmp_path) -> None:
     bad = plan_cli("--diff", str(old), str(tmp_path / "missing.json"))
     assert bad.returncode == 2
     assert "not a readable JSON plan" in bad.stderr
+
+
+def test_the_diagram_shows_every_resource_and_every_recorded_dependency() -> None:
+    from pushpools.diagram import critical_paths_markdown, mermaid
+
+    document = json.loads(plan_cli("--stack", "dev", "--json").stdout)
+    diagram = mermaid(document)
+    ids = {}
+    for line in diagram.splitlines():
+        if '["' in line and ":::" in line:
+            node_id, rest = line.strip().split('["', 1)
+            ids[rest.split("<br/>")[0]] = node_id
+    by_urn = {r["urn"]: r for r in document["resources"]}
+    creating = {
+        r["name"]
+        for r in document["resources"]
+        if not r["type"].startswith(("pushpools:", "pulumi:providers:", "pulumi:pulumi:"))
+    }
+    assert set(ids) == creating
+    edges = set()
+    for r in document["resources"]:
+        for dep in r["dependencies"]:
+            if r["name"] in ids and by_urn[dep]["name"] in ids:
+                edges.add((ids[by_urn[dep]["name"]], ids[r["name"]]))
+    assert edges
+    for first, then in edges:
+        assert f"{first} --> {then}" in diagram or f"{first} ==> {then}" in diagram
+    # The VPC is created before its subnets, on the ECS pool's critical path.
+    assert f"{ids['dev-ecs-vpc']} ==> {ids['dev-ecs-internet-gateway']}" in diagram
+    assert "| dev-ecs | 22 | 4 | `dev-ecs-vpc` → " in critical_paths_markdown(document)
