@@ -20,6 +20,8 @@ SHIPPED_STACKS = (
     PROJECT / "stacks" / "Pulumi.dev.yaml",
     PROJECT / "stacks" / "Pulumi.prod.yaml",
     *sorted((PROJECT / "benchmarks" / "stacks").glob("*.yaml")),
+    # Not shipped, but what the pack must also pass: a keyless Managed pool's resources.
+    Path(__file__).resolve().parent / "stacks" / "Pulumi.keyless.yaml",
 )
 
 

@@ -303,3 +303,13 @@ def test_an_unknown_value_during_preview_does_not_break_the_pack(dev: dict[str, 
     # pulumi_policy reports that the rule could not run yet; it runs on `pulumi up`.
     assert [name for name, _ in found] == ["no-azure-role-above-contributor"]
     assert "can't be known during preview" in found[0][1]
+
+
+def test_a_keyless_role_with_broad_inline_grants_is_refused(
+    shipped_plans: dict[str, dict[str, Any]],
+) -> None:
+    keyless = shipped_plans["Pulumi.keyless.yaml"]
+    inline = find(keyless, "aws:iam/rolePolicy:RolePolicy", "keyless-managed-federated-permissions")
+    bad = _with_statement(inline, {"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*"})
+    message = only(analyze(bad), "no-passrole-or-ecs-on-any-resource")
+    assert 'allows iam:PassRole on "*"' in message

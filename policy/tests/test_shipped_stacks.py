@@ -10,7 +10,7 @@ from tests.plans import SHIPPED_STACKS, stack_resource
 
 def test_every_shipped_stack_is_planned(shipped_plans: dict[str, dict[str, Any]]) -> None:
     assert sorted(shipped_plans) == sorted(f.name for f in SHIPPED_STACKS)
-    assert {"Pulumi.dev.yaml", "Pulumi.prod.yaml"} <= set(shipped_plans)
+    assert {"Pulumi.dev.yaml", "Pulumi.prod.yaml", "Pulumi.keyless.yaml"} <= set(shipped_plans)
 
 
 def test_no_resource_of_a_shipped_stack_violates_a_rule(
@@ -48,6 +48,8 @@ def test_the_shipped_stacks_hold_what_the_rules_judge(
         "aws:iam/accessKey:AccessKey",
         "gcp:serviceaccount/key:Key",
         "gcp:artifactregistry/repository:Repository",
+        "aws:iam/openIdConnectProvider:OpenIdConnectProvider",
+        "aws:iam/rolePolicy:RolePolicy",
     } <= types
     dev = shipped_plans["Pulumi.dev.yaml"]
     assert dev["outputs"]["credentials_blocks"] == "[secret]"
