@@ -7,6 +7,7 @@ from typing import Any
 
 from pulumi_policy import (
     EnforcementLevel,
+    Policy,
     PolicyConfigSchema,
     ReportViolation,
     ResourceValidationArgs,
@@ -23,7 +24,7 @@ PACK_NAME = "pushpools"
 _LEVELS = {"mandatory": EnforcementLevel.MANDATORY, "advisory": EnforcementLevel.ADVISORY}
 
 
-def build_policies() -> list[ResourceValidationPolicy | StackValidationPolicy]:
+def build_policies() -> list[Policy]:
     return [_policy(rule) for rule in RULES]
 
 
