@@ -259,15 +259,20 @@ class EcsTaskRole(ConfigModel):
     @field_validator("managed_policy_arns")
     @classmethod
     def _arns(cls, value: list[str]) -> list[str]:
-        bad = [arn for arn in value if not _MANAGED_POLICY_ARN.match(arn)]
-        if bad:
-            raise ValueError(
-                f"{bad[0]!r} is not an IAM managed policy ARN; allowed: "
-                "arn:aws:iam::aws:policy/<name> or arn:aws:iam::<12-digit account>:policy/<name>"
-            )
-        if len(set(value)) != len(value):
-            raise ValueError(f"{value!r} names a policy twice")
-        return value
+        return valid_managed_policy_arns(value)
+
+
+def valid_managed_policy_arns(value: list[str]) -> list[str]:
+    """IAM managed policy ARNs, each once (also a Managed pool's federated role's)."""
+    bad = [arn for arn in value if not _MANAGED_POLICY_ARN.match(arn)]
+    if bad:
+        raise ValueError(
+            f"{bad[0]!r} is not an IAM managed policy ARN; allowed: "
+            "arn:aws:iam::aws:policy/<name> or arn:aws:iam::<12-digit account>:policy/<name>"
+        )
+    if len(set(value)) != len(value):
+        raise ValueError(f"{value!r} names a policy twice")
+    return value
 
 
 class EcrSettings(ConfigModel):

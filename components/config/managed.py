@@ -1,11 +1,116 @@
-"""Settings of a Prefect Managed pool: nothing in any cloud, only template defaults."""
+"""Settings of a Prefect Managed pool: template defaults, and optionally an AWS role the
+flow runs assume with no stored key (Prefect Cloud as an OIDC identity provider)."""
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+import re
+import uuid
 
+from pydantic import Field, field_validator, model_validator
+
+# Shared with the ECS settings: the same IAM names and policy ARNs are valid here.
+from pushpools.components.config.aws import (
+    AWS_REGIONS,
+    _iam,
+    _iam_name,
+    valid_managed_policy_arns,
+)
 from pushpools.components.config.base import ConfigModel
 from pushpools.components.config.modal import valid_env
+
+_ACTION = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9*?]+$")
+_RESOURCE = re.compile(r"^(\*|arn:aws:[a-z0-9-]*:[a-z0-9-]*:(\d{12}|\*)?:\S+)$")
+
+
+class AwsPermission(ConfigModel):
+    """One grant of the role: these actions, allowed on these resources."""
+
+    actions: list[str] = Field(min_length=1)
+    """IAM actions, `service:Action` (wildcards allowed), e.g. `s3:GetObject`."""
+    resources: list[str] = Field(min_length=1)
+    """ARNs the actions are allowed on (or `*` where AWS authorizes an action only there)."""
+
+    @field_validator("actions")
+    @classmethod
+    def _actions(cls, actions: list[str]) -> list[str]:
+        for action in actions:
+            if not _ACTION.match(action):
+                raise ValueError(
+                    f"{action!r} is not an IAM action; allowed: service:Action such as "
+                    "'s3:GetObject' or 's3:List*'"
+                )
+        return actions
+
+    @field_validator("resources")
+    @classmethod
+    def _resources(cls, resources: list[str]) -> list[str]:
+        for resource in resources:
+            if not _RESOURCE.match(resource):
+                raise ValueError(
+                    f"{resource!r} is not an AWS resource ARN; allowed: an ARN such as "
+                    "'arn:aws:s3:::my-bucket/*', or '*'"
+                )
+        return resources
+
+
+class AwsFederatedIdentity(ConfigModel):
+    """The `managed.aws_federated_identity` section: an IAM role Prefect Cloud assumes for
+    each flow run of the pool, through AWS STS AssumeRoleWithWebIdentity, with Prefect
+    Cloud's OIDC token; the run gets short-lived AWS credentials and no key is stored."""
+
+    prefect_account_id: str
+    """The Prefect Cloud account whose runs may assume the role (the UUID after
+    `/accounts/` in the API URL): the token's subject is `prefect:account:<id>`."""
+    region: str
+    """The AWS region Prefect injects into each run as AWS_REGION."""
+    role_name: str = "PrefectManagedFlowRunRole"
+    """Name of the IAM role; unique per AWS account."""
+    managed_policy_arns: list[str] = Field(default_factory=list)
+    """Managed policies attached to the role (what the flow runs need)."""
+    statements: list[AwsPermission] = Field(default_factory=list)
+    """An inline policy of the role: each entry allows its actions on its resources."""
+    create_oidc_provider: bool = True
+    """Create the IAM OIDC identity provider for Prefect Cloud's issuer (one per AWS account,
+    shared by the stack's pools); false where it already exists in the account."""
+
+    @field_validator("prefect_account_id")
+    @classmethod
+    def _account_id(cls, value: str) -> str:
+        try:
+            return str(uuid.UUID(value))
+        except ValueError:
+            raise ValueError(
+                f"{value!r} is not a Prefect Cloud account ID; allowed: the UUID after "
+                "/accounts/ in your Prefect Cloud API URL"
+            ) from None
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, value: str) -> str:
+        if value not in AWS_REGIONS:
+            raise ValueError(
+                f"{value!r} is not an AWS region; allowed: " + ", ".join(sorted(AWS_REGIONS))
+            )
+        return value
+
+    @field_validator("role_name")
+    @classmethod
+    def _role_name(cls, value: str) -> str:
+        return _iam_name(value, "role", 64)
+
+    @field_validator("managed_policy_arns")
+    @classmethod
+    def _policy_arns(cls, arns: list[str]) -> list[str]:
+        return valid_managed_policy_arns(arns)
+
+    @model_validator(mode="after")
+    def _grants_something(self) -> AwsFederatedIdentity:
+        if not self.managed_policy_arns and not self.statements:
+            raise ValueError(
+                "the role would have no permissions; list what the flow runs need in "
+                "managed_policy_arns or statements"
+            )
+        return self
 
 
 class ManagedSettings(ConfigModel):
@@ -17,6 +122,10 @@ class ManagedSettings(ConfigModel):
     pip_packages: list[str] = Field(default_factory=list)
     """Packages installed before each run (the template's `pip_packages`),
     e.g. `pandas>=2`, `prefect-aws[s3]`."""
+
+    aws_federated_identity: AwsFederatedIdentity | None = None
+    """An AWS role each flow run assumes, with no stored key (the template's
+    `federated_identity`)."""
 
     @field_validator("env")
     @classmethod
@@ -42,3 +151,16 @@ class ManagedSettings(ConfigModel):
                     "'prefect-aws[s3]'"
                 ) from None
         return packages
+
+    def physical_names(self) -> list[tuple[str, str, str]]:
+        """(what, where it must be unique, config key suffix) for collision checks."""
+        identity = self.aws_federated_identity
+        if identity is None:
+            return []
+        return [
+            (
+                _iam("role", identity.role_name),
+                "AWS account",
+                "managed.aws_federated_identity.role_name",
+            )
+        ]

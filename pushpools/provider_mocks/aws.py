@@ -104,6 +104,20 @@ def _access_key(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
     }
 
 
+def _oidc_provider(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    # IAM names an OIDC provider by its URL without the scheme; its ID is its ARN.
+    host_path = args.inputs["url"].removeprefix("https://")
+    arn = f"arn:aws:iam::{ACCOUNT_ID}:oidc-provider/{host_path}"
+    return arn, {
+        **args.inputs,
+        "arn": arn,
+        # Without thumbprints in the request, IAM records the issuer's certificate's.
+        "thumbprintLists": args.inputs.get("thumbprintLists")
+        or [stable_id("thumbprint", host_path, length=40)],
+        "tagsAll": args.inputs.get("tags") or {},
+    }
+
+
 def _log_group(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
     i = args.inputs
     # The provider reports the ARN without the `:*` that DescribeLogGroups appends.
@@ -216,6 +230,7 @@ RESOURCES = {
     "aws:iam/policy:Policy": _policy,
     "aws:iam/userPolicyAttachment:UserPolicyAttachment": _attachment,
     "aws:iam/accessKey:AccessKey": _access_key,
+    "aws:iam/openIdConnectProvider:OpenIdConnectProvider": _oidc_provider,
     "aws:cloudwatch/logGroup:LogGroup": _log_group,
     "aws:ecs/cluster:Cluster": _cluster,
     "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders": _capacity_providers,

@@ -1,0 +1,246 @@
+"""Prefect Managed pools reaching AWS with no key: Prefect Cloud as an OIDC identity provider.
+
+The trust conditions are pinned exactly as Prefect documents them
+(docs.prefect.io/v3/how-to-guides/deployment_infra/managed-aws-federated-identity).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from pushpools.components.prefect.templates import TemplateError, render_template
+from pushpools.engine import ProgramRun
+from tests.harness import config_problems, inputs, modules_imported_by_plan, run_pools
+
+ACCOUNT = "9b2d7c31-4e6f-4a8b-9c0d-1e2f3a4b5c6d"
+PROVIDER_ARN = "arn:aws:iam::123456789012:oidc-provider/api.prefect.cloud/oidc-provider"
+ROLE = "aws:iam/role:Role"
+PROVIDER = "aws:iam/openIdConnectProvider:OpenIdConnectProvider"
+
+
+def federated(name: str = "managed", **identity: Any) -> dict[str, Any]:
+    return {
+        "name": name,
+        "type": "prefect:managed",
+        "managed": {
+            "aws_federated_identity": {
+                "prefect_account_id": ACCOUNT,
+                "region": "eu-west-1",
+                "managed_policy_arns": ["arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"],
+                "statements": [
+                    {"actions": ["s3:PutObject"], "resources": ["arn:aws:s3:::acme-results/*"]}
+                ],
+                **identity,
+            }
+        },
+    }
+
+
+@pytest.fixture(scope="module")
+def run() -> ProgramRun:
+    return run_pools(federated(), labels={"team": "data"})
+
+
+def test_the_role_trusts_only_prefect_clouds_tokens_for_this_account(run: ProgramRun) -> None:
+    role = run.one(ROLE, "managed-federated-role")
+    assert json.loads(inputs(role)["assumeRolePolicy"]) == {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Federated": PROVIDER_ARN},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {
+                    "StringEquals": {
+                        "api.prefect.cloud/oidc-provider:aud": "prefect-cloud",
+                        "api.prefect.cloud/oidc-provider:sub": f"prefect:account:{ACCOUNT}",
+                    }
+                },
+            }
+        ],
+    }
+    assert inputs(role)["name"] == "PrefectManagedFlowRunRole"
+    assert inputs(role)["tags"] == {
+        "team": "data",
+        "managed-by": "pushpools",
+        "prefect-work-pool": "managed",
+    }
+
+
+def test_the_identity_provider_is_prefect_clouds_issuer_and_audience(run: ProgramRun) -> None:
+    provider = run.one(PROVIDER)
+    assert provider.name == "prefect-cloud-oidc-provider"
+    assert inputs(provider) == {
+        "url": "https://api.prefect.cloud/oidc-provider",
+        "clientIdLists": ["prefect-cloud"],
+        "tags": {"team": "data", "managed-by": "pushpools", "prefect-work-pool": "shared"},
+    }
+
+
+def test_the_role_has_exactly_the_permissions_listed(run: ProgramRun) -> None:
+    attachment = run.one(
+        "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+        "managed-federated-policy-amazons3readonlyaccess",
+    )
+    assert inputs(attachment) == {
+        "role": "PrefectManagedFlowRunRole",
+        "policyArn": "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess",
+    }
+    inline = run.one("aws:iam/rolePolicy:RolePolicy", "managed-federated-permissions")
+    assert json.loads(inputs(inline)["policy"]) == {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["s3:PutObject"],
+                "Resource": ["arn:aws:s3:::acme-results/*"],
+            }
+        ],
+    }
+    kinds = sorted(r.type for r in run.resources if r.custom)
+    assert kinds == [
+        "aws:iam/openIdConnectProvider:OpenIdConnectProvider",
+        "aws:iam/role:Role",
+        "aws:iam/rolePolicy:RolePolicy",
+        "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+    ]
+
+
+def test_the_template_defaults_to_the_role_and_no_key_exists(run: ProgramRun) -> None:
+    pool = run.outputs["pools"]["managed"]
+    assert pool["template_defaults"] == {
+        "federated_identity": {
+            "kind": "aws",
+            "aws_role_arn": "arn:aws:iam::123456789012:role/PrefectManagedFlowRunRole",
+            "aws_region_name": "eu-west-1",
+        }
+    }
+    assert pool["credentials_block"] is None
+    assert not any(
+        "accessKey" in r.type or "Key" in r.type.rsplit(":", 1)[-1] for r in run.resources
+    )
+
+
+def test_pools_of_one_stack_share_one_identity_provider() -> None:
+    run = run_pools(federated("a"), federated("b", role_name="PrefectManagedB"))
+    assert len([r for r in run.resources if r.type == PROVIDER]) == 1
+    for pool in ("a", "b"):
+        trust = json.loads(inputs(run.one(ROLE, f"{pool}-federated-role"))["assumeRolePolicy"])
+        assert trust["Statement"][0]["Principal"] == {"Federated": PROVIDER_ARN}
+
+
+def test_an_existing_identity_provider_is_referenced_not_created() -> None:
+    run = run_pools(federated(create_oidc_provider=False))
+    assert [r for r in run.resources if r.type == PROVIDER] == []
+    trust = json.loads(inputs(run.one(ROLE, "managed-federated-role"))["assumeRolePolicy"])
+    # The account is the deploying identity's: where the provider already exists.
+    assert trust["Statement"][0]["Principal"] == {"Federated": PROVIDER_ARN}
+
+
+@pytest.mark.parametrize(
+    ("identity", "key", "expected"),
+    [
+        (
+            {"prefect_account_id": "acme"},
+            "prefect_account_id",
+            "'acme' is not a Prefect Cloud account ID; allowed: the UUID after /accounts/",
+        ),
+        ({"region": "eu-west-9"}, "region", "'eu-west-9' is not an AWS region; allowed: "),
+        (
+            {"managed_policy_arns": [], "statements": []},
+            "",
+            "the role would have no permissions; list what the flow runs need in "
+            "managed_policy_arns or statements",
+        ),
+        (
+            {"statements": [{"actions": ["GetObject"], "resources": ["*"]}]},
+            "statements[0].actions",
+            "'GetObject' is not an IAM action; allowed: service:Action",
+        ),
+        (
+            {"statements": [{"actions": ["s3:GetObject"], "resources": ["my-bucket"]}]},
+            "statements[0].resources",
+            "'my-bucket' is not an AWS resource ARN",
+        ),
+        (
+            {"managed_policy_arns": ["AmazonS3ReadOnlyAccess"]},
+            "managed_policy_arns",
+            "'AmazonS3ReadOnlyAccess' is not an IAM managed policy ARN",
+        ),
+        ({"role_name": "a b"}, "role_name", "'a b' is not a valid IAM role name"),
+    ],
+)
+def test_bad_settings_are_refused_naming_the_key(
+    identity: dict[str, Any], key: str, expected: str
+) -> None:
+    problems = config_problems({"pushpools:pools": [federated(**identity)]})
+    assert len(problems) == 1, problems
+    prefix = "pushpools:pools[0].managed.aws_federated_identity"
+    where = f"{prefix}.{key}" if key else prefix
+    assert problems[0].startswith(f"{where}: "), problems[0]
+    assert expected in problems[0]
+
+
+def test_a_role_name_used_twice_in_the_account_is_refused() -> None:
+    ecs = {"name": "etl", "type": "ecs:push", "aws": {"region": "eu-west-1"}}
+    clash = federated(role_name="PrefectEcsTaskExecutionRole")
+    problems = config_problems({"pushpools:pools": [ecs, clash]})
+    assert problems == [
+        "pushpools:pools[1].managed.aws_federated_identity.role_name: IAM role "
+        "'prefectecstaskexecutionrole' (IAM names ignore case) in AWS account is already used "
+        "by pool 'etl'; give one of them another name"
+    ]
+
+
+def test_a_managed_pool_without_federation_imports_no_aws_sdk(tmp_path: Path) -> None:
+    stack = tmp_path / "Pulumi.managed.yaml"
+    stack.write_text(
+        yaml.safe_dump({"config": {"pushpools:pools": [{"name": "m", "type": "prefect:managed"}]}})
+    )
+    imported = modules_imported_by_plan(stack)
+    assert imported["status"] == 0
+    assert "pulumi_aws" not in imported["top"]
+
+
+# A stand-in for the Managed template: the shape of the variable Prefect documents
+# ({kind, aws_role_arn, aws_region_name}); the real template is served by Prefect Cloud.
+_WITH_FEDERATION = {
+    "job_configuration": {"federated_identity": "{{ federated_identity }}"},
+    "variables": {
+        "type": "object",
+        "properties": {
+            "federated_identity": {
+                "type": "object",
+                "properties": {
+                    "kind": {"type": "string", "enum": ["aws"]},
+                    "aws_role_arn": {"type": "string"},
+                    "aws_region_name": {"type": "string"},
+                },
+            }
+        },
+    },
+}
+
+
+def test_the_default_is_set_on_a_template_that_declares_the_variable(run: ProgramRun) -> None:
+    defaults = run.outputs["pools"]["managed"]["template_defaults"]
+    rendered = render_template(_WITH_FEDERATION, defaults)
+    assert rendered["variables"]["properties"]["federated_identity"]["default"] == {
+        "kind": "aws",
+        "aws_role_arn": "arn:aws:iam::123456789012:role/PrefectManagedFlowRunRole",
+        "aws_region_name": "eu-west-1",
+    }
+
+
+def test_a_template_without_the_variable_fails_loudly(run: ProgramRun) -> None:
+    # An older Managed pool template (Prefect: "If the Federated Identity section does not
+    # appear ... refresh its base job template"): registration must stop, never drop it.
+    older = {"job_configuration": {}, "variables": {"type": "object", "properties": {"env": {}}}}
+    defaults = run.outputs["pools"]["managed"]["template_defaults"]
+    with pytest.raises(TemplateError, match="no variable 'federated_identity'"):
+        render_template(older, defaults)
