@@ -215,12 +215,6 @@ def _caller_identity(args: MockCallArgs) -> dict[str, Any]:
     }
 
 
-def _oidc_provider(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
-    host = args.inputs["url"].removeprefix("https://")
-    arn = f"arn:aws:iam::{ACCOUNT_ID}:oidc-provider/{host}"
-    return arn, {**args.inputs, "arn": arn}
-
-
 RESOURCES = {
     "aws:iam/role:Role": _role,
     "aws:iam/openIdConnectProvider:OpenIdConnectProvider": _oidc_provider,
@@ -230,7 +224,6 @@ RESOURCES = {
     "aws:iam/policy:Policy": _policy,
     "aws:iam/userPolicyAttachment:UserPolicyAttachment": _attachment,
     "aws:iam/accessKey:AccessKey": _access_key,
-    "aws:iam/openIdConnectProvider:OpenIdConnectProvider": _oidc_provider,
     "aws:cloudwatch/logGroup:LogGroup": _log_group,
     "aws:ecs/cluster:Cluster": _cluster,
     "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders": _capacity_providers,
