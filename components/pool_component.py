@@ -5,7 +5,9 @@ provider host reads these annotations at run time to build the package schema, a
 class-level annotation on a component is one of its outputs.
 """
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, TypedDict, TypeVar
 
@@ -15,6 +17,19 @@ from pushpools.components.config import PoolConfig, PoolType
 from pushpools.components.pool_args import ArgsSpec, validate_args
 
 SettingsT = TypeVar("SettingsT")
+PACKAGE = "pushpools"
+"""The package name other languages know the components by."""
+_SERVED = ContextVar("pushpools_served_to_other_languages", default=False)
+
+
+@contextlib.contextmanager
+def serving_other_languages() -> Iterator[None]:
+    """While the component provider host constructs a component for another language."""
+    token = _SERVED.set(True)
+    try:
+        yield
+    finally:
+        _SERVED.reset(token)
 
 
 @dataclass(frozen=True)
@@ -69,6 +84,11 @@ class PoolComponent(pulumi.ComponentResource):
     ) -> None:
         # Checked before the component itself is registered: bad args declare nothing.
         self._pool, self._labels = validate_args(spec, name, args)
+        if _SERVED.get():
+            # The host serves the package's tokens (`pushpools:index:<Class>`): the URN
+            # of a component made from another language matches its schema. Python
+            # programs keep the per-cloud tokens their stacks already record.
+            type_token = f"{PACKAGE}:index:{type(self).__name__}"
         super().__init__(type_token, name, {}, opts)
         self.block_to_register: CredentialsBlock | None = None
         """The block for the Prefect registration (plain Python; None: the pool needs none)."""
