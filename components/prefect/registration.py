@@ -188,7 +188,7 @@ def _problems(name: str, args: Mapping[str, Any]) -> list[str]:
     if api_url is None:
         problems.append("args.api_url: required, but not set")
     elif not is_output(api_url):
-        url = str(api_url)
+        url = normalize_api_url(str(api_url))
         problem = url_problem(url)
         if problem:
             problems.append(f"args.api_url: {problem}")
@@ -198,7 +198,7 @@ def _problems(name: str, args: Mapping[str, Any]) -> list[str]:
             and not is_prefect_cloud_url(url)
         ):
             problems.append(f"args.api_url: {push_needs_cloud_message(pool_type, url)}")
-        elif is_prefect_cloud_url(normalize_api_url(url)) and args.get("api_key") is None:
+        elif is_prefect_cloud_url(url) and args.get("api_key") is None:
             problems.append("args.api_key: Prefect Cloud needs an API key, but none is set")
     limit = args.get("concurrency_limit")
     if limit is not None and (not isinstance(limit, int) or limit < 0):
