@@ -11,26 +11,38 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import typing
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import grpc
 import pytest
 from harness import PROJECT_DIR, inputs
+from host_process import construct, host_schema
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
-from pushpools.components.package import COMPONENTS, PushpoolsProvider
-from pushpools.engine import ProgramRun, is_secret, reveal, run_program
+from pushpools.components.aci import AciPushPool
+from pushpools.components.cloud_run import CloudRunPushPool
+from pushpools.components.ecs import EcsPushPool
+from pushpools.components.managed import ManagedPool
+from pushpools.components.modal import ModalPushPool
+from pushpools.engine import is_secret, reveal, run_program
 
 PLUGIN_DIR = PROJECT_DIR / "provider"
 PROJECT = "acme-data-dev"
+COMPONENTS = [CloudRunPushPool, EcsPushPool, AciPushPool, ModalPushPool, ManagedPool]
 
 
 @pytest.fixture(scope="module")
 def schema() -> dict[str, Any]:
-    return json.loads(PushpoolsProvider().schema or "{}")
+    return host_schema()
+
+
+def test_the_package_serves_every_pool_component(schema: dict[str, Any]) -> None:
+    assert set(schema["resources"]) == {f"pushpools:index:{c.__name__}" for c in COMPONENTS}
 
 
 def camel(name: str) -> str:
@@ -102,12 +114,22 @@ def test_args_from_other_resources_may_be_outputs_and_the_rest_are_plain(
 
 
 @pytest.fixture(scope="module")
-def plugin_port() -> Iterator[int]:
+def plugin_python() -> Path:
+    """The plugin's own environment, as `toolchain: uv` makes it: `uv sync` in the plugin
+    folder, which installs pushpools from the repository root as a wheel (not this
+    checkout's editable install)."""
+    uv = shutil.which("uv") or str(Path.home() / ".local" / "bin" / "uv")
+    subprocess.run([uv, "sync", "--frozen", "--quiet"], cwd=PLUGIN_DIR, check=True, timeout=600)
+    return PLUGIN_DIR / ".venv" / "bin" / "python"
+
+
+@pytest.fixture(scope="module")
+def plugin_port(plugin_python: Path) -> Iterator[int]:
     """The plugin as the Python language host runs a source-based plugin with a
-    `__main__.py`: `<venv python> <plugin dir> <engine address>`, no PYTHONPATH."""
+    `__main__.py`: `<plugin venv python> <plugin dir> <engine address>`, no PYTHONPATH."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     process = subprocess.Popen(
-        [str(PROJECT_DIR / ".venv" / "bin" / "python"), "-u", str(PLUGIN_DIR), "127.0.0.1:1"],
+        [str(plugin_python), "-u", str(PLUGIN_DIR), "127.0.0.1:1"],
         cwd=PLUGIN_DIR,
         env=env,
         stdout=subprocess.PIPE,
@@ -143,27 +165,22 @@ def test_the_plugin_folder_is_a_source_based_python_package() -> None:
     assert (PLUGIN_DIR / "__main__.py").is_file()
     pyproject = (PLUGIN_DIR / "pyproject.toml").read_text()
     assert 'pushpools = { path = "..", editable = false }' in pyproject
+    assert (PLUGIN_DIR / "uv.lock").is_file()
 
 
-def construct(resource_type: str, name: str, props: dict[str, Any]) -> ProgramRun:
-    """A Construct, as the engine sends it for a program in another language."""
-
-    def program() -> None:
-        import pulumi
-
-        result = PushpoolsProvider().construct(name, resource_type, props, None)
-        for key, value in result.state.items():
-            pulumi.export(key, value)
-
-    return run_program(program, project="ts-program", stack="dev", config={}, secret_keys=[])
+def test_the_plugin_runs_the_installed_library_not_the_checkout(plugin_python: Path) -> None:
+    where = subprocess.run(
+        [str(plugin_python), "-c", "import pushpools.components.cloud_run as m; print(m.__file__)"],
+        cwd="/",
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert where.startswith(str(PLUGIN_DIR / ".venv")), where
 
 
 def test_construct_declares_the_same_children_as_the_python_class() -> None:
-    from pushpools.components.cloud_run import (
-        CloudRunPushPool,
-        CloudRunPushPoolArgs,
-        ServiceAccountUserScope,
-    )
+    from pushpools.components.cloud_run import CloudRunPushPoolArgs, ServiceAccountUserScope
 
     constructed = construct(
         "pushpools:index:CloudRunPushPool",
@@ -176,6 +193,7 @@ def test_construct_declares_the_same_children_as_the_python_class() -> None:
             "serviceAccountUserScope": "project",
         },
     )
+    assert constructed["error"] is None
     args: CloudRunPushPoolArgs = {
         "project": PROJECT,
         "region": "europe-west1",
@@ -189,37 +207,28 @@ def test_construct_declares_the_same_children_as_the_python_class() -> None:
         config={},
         secret_keys=[],
     )
-
-    def children(run: ProgramRun) -> dict[tuple[str, str], dict[str, Any]]:
-        return {(r.type, r.name): inputs(r) for r in run.resources if r.custom}
-
-    assert children(constructed) == children(python)
-    component = constructed.one("pushpools:index:CloudRunPushPool", "ml")
-    assert all(r.parent == component.urn for r in constructed.resources if r.custom)
+    from_host = {
+        (r["type"], r["name"]): reveal(r["inputs"]) for r in constructed["resources"] if r["custom"]
+    }
+    from_python = {(r.type, r.name): inputs(r) for r in python.resources if r.custom}
+    assert from_host == from_python
+    (component,) = [r for r in constructed["resources"] if r["type"].startswith("pushpools:")]
+    assert (component["type"], component["name"]) == ("pushpools:index:CloudRunPushPool", "ml")
+    assert all(r["parent"] == component["urn"] for r in constructed["resources"] if r["custom"])
     assert python.one("pushpools:gcp:CloudRunPushPool", "ml")  # Python keeps its token
-    assert is_secret(constructed.outputs["credentialsBlock"])
-    block = reveal(constructed.outputs["credentialsBlock"])
+    outputs = constructed["outputs"]
+    assert is_secret(outputs["credentialsBlock"])
+    block = reveal(outputs["credentialsBlock"])
     assert block["typeSlug"] == "gcp-credentials"
     assert block["templateVariable"] == "credentials"
-    assert constructed.outputs["templateDefaults"]["region"] == "europe-west1"
+    assert outputs["templateDefaults"]["region"] == "europe-west1"
 
 
 def test_construct_refuses_bad_args_naming_the_argument() -> None:
-    from pulumi.provider.server import ComponentInitError
-
-    record = ProgramRun(project="ts-program", stack="dev")
-
-    def program() -> None:
-        PushpoolsProvider().construct(
-            "etl", "pushpools:index:EcsPushPool", {"region": "eu-west-9"}, None
-        )
-
-    with pytest.raises(ComponentInitError) as caught:
-        run_program(
-            program, project="ts-program", stack="dev", config={}, secret_keys=[], record=record
-        )
-    assert "args.region: 'eu-west-9' is not an AWS region" in str(caught.value)
-    assert [r for r in record.resources if r.type != "pulumi:pulumi:Stack"] == []
+    constructed = construct("pushpools:index:EcsPushPool", "etl", {"region": "eu-west-9"})
+    assert constructed["error"].startswith("ComponentInitError")
+    assert "args.region: 'eu-west-9' is not an AWS region" in constructed["error"]
+    assert [r for r in constructed["resources"] if r["type"] != "pulumi:pulumi:Stack"] == []
 
 
 def test_the_yaml_example_uses_only_what_the_schema_offers(schema: dict[str, Any]) -> None:

@@ -16,15 +16,23 @@ ROOT = Path(__file__).resolve().parent.parent
 START, END = "<!-- component-reference:start -->", "<!-- component-reference:end -->"
 
 
-def render(schema: dict[str, Any]) -> str:
-    from pushpools.components.package import COMPONENTS
+# (class, module) in the order the README shows them.
+COMPONENTS = [
+    ("CloudRunPushPool", "pushpools.components.cloud_run"),
+    ("EcsPushPool", "pushpools.components.ecs"),
+    ("AciPushPool", "pushpools.components.aci"),
+    ("ModalPushPool", "pushpools.components.modal"),
+    ("ManagedPool", "pushpools.components.managed"),
+]
 
+
+def render(schema: dict[str, Any]) -> str:
     parts = []
-    for component in COMPONENTS:
-        resource = schema["resources"][f"pushpools:index:{component.__name__}"]
+    for component, module in COMPONENTS:
+        resource = schema["resources"][f"pushpools:index:{component}"]
         required = set(resource.get("requiredInputs", []))
         parts += [
-            f"#### `{component.__name__}` (`{component.__module__}`)",
+            f"#### `{component}` (`{module}`)",
             "",
             "| Argument (Python / other languages) | Type | Required | Description |",
             "|---|---|---|---|",
@@ -72,11 +80,12 @@ def _cell(text: str) -> str:
 
 
 def test_the_readme_tables_are_the_schema() -> None:
-    from pushpools.components.package import PushpoolsProvider
+    from host_process import host_schema
 
-    schema = json.loads(PushpoolsProvider().schema or "{}")
+    schema = host_schema()
     readme = (ROOT / "README.md").read_text()
-    assert START in readme and END in readme
+    assert START in readme
+    assert END in readme
     documented = readme.split(START, 1)[1].split(END, 1)[0].strip() + "\n"
     assert documented == render(schema), "README is stale: run tests/test_readme_reference.py"
 
