@@ -30,6 +30,9 @@ ARGS = ArgsSpec(
     default_type=PoolType.PREFECT_MANAGED,
     takes_labels=False,
     keys={"env": "managed.env", "pip_packages": "managed.pip_packages"},
+    # The stack config accepts a block name on every pool; a Managed pool has no block, so
+    # it has no use for one (as before this API).
+    handled_by_the_stack=frozenset({"name", "description", "prefect", "credentials_block_name"}),
 )
 
 

@@ -243,3 +243,47 @@ def test_modal_takes_its_token_as_args_and_keeps_it_secret() -> None:
         "token_secret": "as-plain",
     }
     assert outputs["template_defaults"] == {"env": {"A": "1"}}
+
+
+def _config_keys(model: Any, prefix: str = "") -> set[str]:
+    """Every leaf key of a settings model, dotted (`names.repository`)."""
+    from pydantic import BaseModel
+
+    keys = set()
+    for name, field in model.model_fields.items():
+        annotation = field.annotation
+        inner = [a for a in getattr(annotation, "__args__", ()) if a is not type(None)]
+        nested = annotation if isinstance(annotation, type) else (inner[0] if inner else None)
+        if isinstance(nested, type) and issubclass(nested, BaseModel):
+            keys |= {f"{prefix}{name}"} | _config_keys(nested, f"{prefix}{name}.")
+        else:
+            keys.add(f"{prefix}{name}")
+    return keys
+
+
+@pytest.mark.parametrize("module", ["cloud_run", "ecs", "aci", "modal", "managed"])
+def test_every_stack_config_key_of_a_pool_has_an_argument(module: str) -> None:
+    """A key the stack config accepts but no argument carries would be dropped silently
+    on its way into the component (args_from_config refuses it at run time; this says
+    which before any stack meets it)."""
+    import importlib
+
+    from pushpools.components.config.pool_types import POOL_KINDS
+    from pushpools.components.config.stack import PoolConfig
+
+    spec = importlib.import_module(f"pushpools.components.{module}").ARGS
+    cloud = POOL_KINDS[spec.default_type].cloud.value
+    settings_model = PoolConfig.model_fields[cloud].annotation.__args__[0]  # type: ignore[union-attr]
+    pool_keys = {
+        k for k in PoolConfig.model_fields if k not in ("gcp", "aws", "azure", "modal", "managed")
+    }
+    every_key = pool_keys | {f"{cloud}.{k}" for k in _config_keys(settings_model)}
+    carried = set(spec.keys.values()) | spec.handled_by_the_stack
+    if "pool_type" not in spec.keys:
+        carried.add("type")  # a component of one pool type
+    uncovered = {
+        key
+        for key in every_key
+        if not any(key == c or key.startswith(f"{c}.") or c.startswith(f"{key}.") for c in carried)
+    }
+    assert uncovered == set()
