@@ -90,7 +90,10 @@ def validate_args(
     allowed = sorted({*spec.keys, *spec.own_args, *label_args})
     for arg, value in args.items():
         if arg == "labels" and spec.takes_labels:
-            labels = _plain(value)
+            if is_output(value):
+                problems.append("args.labels: an Output is not allowed here; give a plain mapping")
+            else:
+                labels = _plain(value)
         elif arg in spec.own_args:
             continue
         elif arg not in spec.keys:
@@ -106,9 +109,6 @@ def validate_args(
                 )
         else:
             _put(pool, spec.keys[arg], _plain(value))
-    if isinstance(labels, Mapping) and is_output(labels):
-        problems.append("args.labels: an Output is not allowed here; give a plain mapping")
-        labels = {}
     if problems:
         raise ComponentArgsError(label, problems)
     try:
