@@ -6,15 +6,36 @@ managed_federation.py), whose ARN the template's `federated_identity` defaults t
 AWS SDK is imported only for pools that have one.
 """
 
-from __future__ import annotations
-
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 import pulumi
 
-from pushpools.components.config import PoolConfig
+from pushpools.components.config import PoolType
 from pushpools.components.config.managed import ManagedSettings
+from pushpools.components.pool_args import ArgsSpec
 from pushpools.components.pool_component import PoolComponent
+
+
+class ManagedPoolArgs(TypedDict):
+    """The arguments of a Prefect Managed pool; each is the stack-config key named in
+    brackets."""
+
+    env: NotRequired[dict[str, str]]
+    """Environment variables of every flow run [managed.env]; no secrets: template defaults
+    are plain text in Prefect."""
+    pip_packages: NotRequired[list[str]]
+    """Packages installed before each run, e.g. `pandas>=2` [managed.pip_packages]."""
+
+
+ARGS = ArgsSpec(
+    component="ManagedPool",
+    default_type=PoolType.PREFECT_MANAGED,
+    takes_labels=False,
+    keys={"env": "managed.env", "pip_packages": "managed.pip_packages"},
+    # The stack config accepts a block name on every pool; a Managed pool has no block, so
+    # it has no use for one (as before this API).
+    handled_by_the_stack=frozenset({"name", "description", "prefect", "credentials_block_name"}),
+)
 
 
 class ManagedPool(PoolComponent):
@@ -22,11 +43,11 @@ class ManagedPool(PoolComponent):
 
     def __init__(
         self,
-        pool: PoolConfig,
-        stack_labels: dict[str, str],
+        name: str,
+        args: ManagedPoolArgs,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__("pushpools:prefect:ManagedPool", pool, opts)
+        super().__init__("pushpools:prefect:ManagedPool", name, ARGS, args, opts)
         managed = self._cloud_settings(ManagedSettings)
         defaults: dict[str, Any] = _template_defaults(managed)
         identity = managed.aws_federated_identity

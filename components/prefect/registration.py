@@ -1,0 +1,243 @@
+"""A pool's Prefect objects (credentials block and work pool) as a component of its own.
+
+Put it next to any pushpools pool component (`pool=`), or next to infrastructure a program
+made itself (`work_pool_type=`, `template_defaults=`, `credentials_block=`). It declares the
+same resources, through the same code, as the stack program's registration.
+
+Python programs only: its resources are Pulumi dynamic providers, which do not work inside
+components served to other languages (pulumi/pulumi#5455).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, NotRequired, TypedDict
+
+import pulumi
+
+from pushpools.components.config import PoolType
+from pushpools.components.config.stack import PoolConfig
+from pushpools.components.pool_args import ComponentArgsError, is_output
+from pushpools.components.pool_component import CredentialsBlock, PoolComponent
+from pushpools.components.prefect.common import ConnectionArgs
+from pushpools.components.prefect.connection import (
+    is_cloud_only_type,
+    is_prefect_cloud_url,
+    normalize_api_url,
+    push_needs_cloud_message,
+    url_problem,
+)
+from pushpools.components.prefect.templates import TemplateError, check_template_shape
+from pushpools.components.prefect.wiring import declare_prefect_objects
+
+_OWN_INFRASTRUCTURE_ARGS = ("work_pool_type", "template_defaults", "credentials_block")
+
+
+class CredentialsBlockArgs(TypedDict):
+    """A credentials block for a pool whose infrastructure the program made itself."""
+
+    type_slug: str
+    """The block type, e.g. `gcp-credentials`, `aws-credentials`."""
+    name: str
+    """The block document's name."""
+    data: pulumi.Input[dict[str, Any]]
+    """The block's data; it is made a Pulumi secret."""
+    template_variable: str
+    """The base-job-template variable that references the block, e.g. `credentials`."""
+
+
+class PoolRegistrationArgs(TypedDict):
+    """Where and what to register. Give `pool`, or the three args of your own
+    infrastructure (`work_pool_type`, `template_defaults`, `credentials_block`)."""
+
+    api_url: pulumi.Input[str]
+    """Prefect API URL (a Prefect Cloud workspace or a self-hosted server)."""
+    api_key: NotRequired[pulumi.Input[str]]
+    """Prefect Cloud API key; kept a secret."""
+    auth_string: NotRequired[pulumi.Input[str]]
+    """`user:password` of a self-hosted server; kept a secret."""
+    pool: NotRequired[PoolComponent]
+    """A pushpools pool component: its type, block and template defaults are registered."""
+    work_pool_type: NotRequired[PoolType]
+    """The work pool's type, for infrastructure made without a pool component."""
+    template_defaults: NotRequired[pulumi.Input[dict[str, Any]]]
+    """Base-job-template defaults, for infrastructure made without a pool component."""
+    credentials_block: NotRequired[CredentialsBlockArgs]
+    """The credentials block, for infrastructure made without a pool component."""
+    description: NotRequired[str]
+    """The work pool's description."""
+    concurrency_limit: NotRequired[int]
+    """Most flow runs at once in the pool; default: no limit."""
+    paused: NotRequired[bool]
+    """Register the pool paused; default false."""
+    base_job_template: NotRequired[dict[str, Any]]
+    """A base job template to start from instead of the one the connected Prefect serves."""
+    adopt_existing: NotRequired[bool]
+    """Take over a block or work pool of the same name already in Prefect; default false."""
+
+
+class PoolRegistration(pulumi.ComponentResource):
+    """One work pool (and its credentials block) in Prefect; the component's name is the
+    work pool's name."""
+
+    work_pool_id: pulumi.Output[str]
+    """The work pool's ID in Prefect."""
+    block_document_id: pulumi.Output[str] | None
+    """The credentials block's ID in Prefect; None for pools without a block."""
+
+    def __init__(
+        self,
+        name: str,
+        args: PoolRegistrationArgs,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        pool_type, block, template_defaults = _what_to_register(name, args)
+        super().__init__("pushpools:prefect:PoolRegistration", name, {}, opts)
+        api_url = args["api_url"]
+        registered = declare_prefect_objects(
+            work_pool_name=name,
+            work_pool_type=pool_type,
+            block=block,
+            template_defaults=template_defaults,
+            connection=ConnectionArgs(
+                api_url=normalize_api_url(api_url) if isinstance(api_url, str) else api_url,
+                api_key=args.get("api_key"),
+                auth_string=args.get("auth_string"),
+            ),
+            parent=self,
+            description=args.get("description"),
+            concurrency_limit=args.get("concurrency_limit"),
+            paused=args.get("paused", False),
+            base_template=args.get("base_job_template"),
+            adopt_existing=args.get("adopt_existing", False),
+        )
+        self.work_pool_id = registered.work_pool.pool_id
+        self.block_document_id = (
+            None if registered.block is None else registered.block.block_document_id
+        )
+        self.register_outputs(
+            {"workPoolId": self.work_pool_id, "blockDocumentId": self.block_document_id}
+        )
+
+
+def _what_to_register(
+    name: str, args: Mapping[str, Any]
+) -> tuple[str, CredentialsBlock | None, pulumi.Input[dict[str, Any]]]:
+    """(pool type, block, template defaults), or ComponentArgsError naming each bad arg."""
+    problems = _problems(name, args)
+    pool = args.get("pool")
+    if isinstance(pool, PoolComponent) and not problems:
+        return pool.pool_type.value, pool.block_to_register, pool.template_defaults
+    if problems:
+        raise ComponentArgsError(f"PoolRegistration {name!r}", problems)
+    block_args = args.get("credentials_block")
+    block = None
+    if block_args is not None:
+        block = CredentialsBlock(
+            type_slug=block_args["type_slug"],
+            name=block_args["name"],
+            data=pulumi.Output.secret(block_args["data"]),
+            template_variable=block_args["template_variable"],
+        )
+    return PoolType(args["work_pool_type"]).value, block, args["template_defaults"]
+
+
+def _problems(name: str, args: Mapping[str, Any]) -> list[str]:
+    problems: list[str] = []
+    allowed = sorted(PoolRegistrationArgs.__annotations__)
+    problems += [
+        f"args.{arg}: unknown argument; allowed: {', '.join(allowed)}"
+        for arg in args
+        if arg not in PoolRegistrationArgs.__annotations__
+    ]
+    name_problem = _pool_name_problem(name)
+    if name_problem:
+        problems.append(f"name: {name_problem}")
+    pool = args.get("pool")
+    own = [arg for arg in _OWN_INFRASTRUCTURE_ARGS if arg in args]
+    pool_type: str | None = None
+    if pool is not None:
+        if not isinstance(pool, PoolComponent):
+            problems.append(
+                f"args.pool: {type(pool).__name__} is not allowed; give a pushpools pool "
+                "component (CloudRunPushPool, EcsPushPool, AciPushPool, ModalPushPool, "
+                "ManagedPool)"
+            )
+        else:
+            pool_type = pool.pool_type.value
+        if own:
+            problems.append(
+                f"args: give either pool, or {', '.join(_OWN_INFRASTRUCTURE_ARGS)}; not both "
+                f"(got pool and {', '.join(own)})"
+            )
+    else:
+        for arg in ("work_pool_type", "template_defaults"):
+            if arg not in args:
+                problems.append(f"args.{arg}: required without args.pool, but not set")
+        if "work_pool_type" in args:
+            try:
+                pool_type = PoolType(args["work_pool_type"]).value
+            except ValueError:
+                allowed_types = ", ".join(t.value for t in PoolType)
+                problems.append(
+                    f"args.work_pool_type: {args['work_pool_type']!r} is not a pool type; "
+                    f"allowed: {allowed_types}"
+                )
+        problems += _block_problems(args.get("credentials_block"))
+    api_url = args.get("api_url")
+    if api_url is None:
+        problems.append("args.api_url: required, but not set")
+    elif not is_output(api_url):
+        url = normalize_api_url(str(api_url))
+        problem = url_problem(url)
+        if problem:
+            problems.append(f"args.api_url: {problem}")
+        elif (
+            pool_type is not None
+            and is_cloud_only_type(pool_type)
+            and not is_prefect_cloud_url(url)
+        ):
+            problems.append(f"args.api_url: {push_needs_cloud_message(pool_type, url)}")
+        elif is_prefect_cloud_url(url) and args.get("api_key") is None:
+            problems.append("args.api_key: Prefect Cloud needs an API key, but none is set")
+    limit = args.get("concurrency_limit")
+    if limit is not None and (not isinstance(limit, int) or limit < 0):
+        problems.append(
+            f"args.concurrency_limit: {limit!r} is not allowed; allowed: an integer >= 0"
+        )
+    template = args.get("base_job_template")
+    if template is not None:
+        try:
+            check_template_shape(template)
+        except TemplateError as error:
+            problems.append(f"args.base_job_template: {error}")
+    return problems
+
+
+def _block_problems(block: Any) -> list[str]:
+    if block is None:
+        return []
+    if not isinstance(block, Mapping):
+        return [f"args.credentials_block: {block!r} is not allowed; allowed: an object"]
+    keys = CredentialsBlockArgs.__annotations__
+    problems = [
+        f"args.credentials_block.{key}: required, but not set" for key in keys if key not in block
+    ]
+    problems += [
+        f"args.credentials_block.{key}: unknown key; allowed: {', '.join(sorted(keys))}"
+        for key in block
+        if key not in keys
+    ]
+    return problems
+
+
+def _pool_name_problem(name: str) -> str | None:
+    """The stack config's own rule for pool names (Prefect's, and safe in child names)."""
+    from pydantic import ValidationError
+
+    try:
+        PoolConfig.model_validate({"name": name, "type": PoolType.PREFECT_MANAGED.value})
+    except ValidationError as error:
+        first = error.errors(include_url=False)[0]
+        return str(first.get("ctx", {}).get("error", first["msg"]))
+    return None

@@ -1,0 +1,42 @@
+"""A platform team's own Pulumi program: two push pools and their registration in Prefect,
+built from pushpools' components directly, without pushpools' stack config.
+
+    pulumi config set gcpProject acme-data-dev
+    pulumi config set prefectApiUrl https://api.prefect.cloud/api/accounts/<id>/workspaces/<id>
+    pulumi config set --secret prefectApiKey pnu_...
+    pulumi up
+"""
+
+import pulumi
+
+from pushpools.components.cloud_run import CloudRunPushPool, ServiceAccountUserScope
+from pushpools.components.ecs import EcsPushPool
+from pushpools.components.prefect.registration import PoolRegistration
+
+config = pulumi.Config()
+
+ml = CloudRunPushPool(
+    "ml",
+    {
+        "project": config.require("gcpProject"),
+        "region": "europe-west1",
+        "service_account_user_scope": ServiceAccountUserScope.RUNTIME_ACCOUNT,
+        "runtime_roles": ["roles/storage.objectViewer"],
+        "labels": {"team": "data"},
+    },
+)
+etl = EcsPushPool("etl", {"region": "eu-west-1", "labels": {"team": "data"}})
+
+for pool in (ml, etl):
+    PoolRegistration(
+        pool.pool_name,
+        {
+            "api_url": config.require("prefectApiUrl"),
+            "api_key": config.require_secret("prefectApiKey"),
+            "pool": pool,
+            "concurrency_limit": 10,
+        },
+    )
+
+pulumi.export("ml_image_namespace", ml.image_namespace)
+pulumi.export("etl_image_reference", etl.image_reference)
