@@ -25,13 +25,50 @@ class ManagedPoolArgs(TypedDict):
     are plain text in Prefect."""
     pip_packages: NotRequired[list[str]]
     """Packages installed before each run, e.g. `pandas>=2` [managed.pip_packages]."""
+    aws_federated_identity: NotRequired["AwsFederatedIdentityArgs"]
+    """An AWS role each flow run assumes with Prefect Cloud's OIDC token, so that no key is
+    stored anywhere [managed.aws_federated_identity]; default: none."""
+    labels: NotRequired[dict[str, str]]
+    """Tags for the AWS resources of `aws_federated_identity`, besides managed-by and
+    prefect-work-pool [labels]."""
+
+
+class AwsPermissionArgs(TypedDict):
+    """One grant of the federated role: these actions, allowed on these resources."""
+
+    actions: list[str]
+    """IAM actions, `service:Action` (wildcards allowed), e.g. `s3:GetObject`."""
+    resources: list[str]
+    """ARNs the actions are allowed on (or `*` where AWS authorizes an action only there)."""
+
+
+class AwsFederatedIdentityArgs(TypedDict):
+    """The IAM role Prefect Cloud assumes for each flow run of the pool."""
+
+    prefect_account_id: str
+    """The Prefect Cloud account whose runs may assume the role (the UUID after
+    `/accounts/` in the API URL)."""
+    region: str
+    """The AWS region Prefect injects into each run as AWS_REGION."""
+    role_name: NotRequired[str]
+    """Name of the IAM role; unique per AWS account; default derived from the pool's name."""
+    managed_policy_arns: NotRequired[list[str]]
+    """Managed policies attached to the role (what the flow runs need)."""
+    statements: NotRequired[list[AwsPermissionArgs]]
+    """An inline policy of the role: each entry allows its actions on its resources."""
+    create_oidc_provider: NotRequired[bool]
+    """Create the IAM OIDC identity provider for Prefect Cloud's issuer (one per AWS
+    account); false where it already exists in the account. Default true."""
 
 
 ARGS = ArgsSpec(
     component="ManagedPool",
     default_type=PoolType.PREFECT_MANAGED,
-    takes_labels=False,
-    keys={"env": "managed.env", "pip_packages": "managed.pip_packages"},
+    keys={
+        "env": "managed.env",
+        "pip_packages": "managed.pip_packages",
+        "aws_federated_identity": "managed.aws_federated_identity",
+    },
     # The stack config accepts a block name on every pool; a Managed pool has no block, so
     # it has no use for one (as before this API).
     handled_by_the_stack=frozenset({"name", "description", "prefect", "credentials_block_name"}),
@@ -54,7 +91,7 @@ class ManagedPool(PoolComponent):
         if identity is not None:
             from pushpools.components.managed_federation import federated_role
 
-            role = federated_role(pool.name, identity, stack_labels, parent=self)
+            role = federated_role(name, identity, self._labels, parent=self)
             defaults["federated_identity"] = role.arn.apply(
                 lambda arn: federated_identity_default(arn, identity.region)
             )

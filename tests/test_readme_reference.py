@@ -1,7 +1,7 @@
 """README's argument and output tables are the package schema, not a copy that drifts.
 
 Regenerate after changing an args class: `.venv/bin/python tests/test_readme_reference.py`
-prints the tables; paste them between the README markers.
+rewrites the tables between the README markers.
 """
 
 from __future__ import annotations
@@ -94,4 +94,8 @@ if __name__ == "__main__":
     sys.path.insert(0, str(ROOT))
     from pushpools.components.package import PushpoolsProvider
 
-    print(render(json.loads(PushpoolsProvider().schema or "{}")))
+    readme = ROOT / "README.md"
+    before, rest = readme.read_text().split(START, 1)
+    after = rest.split(END, 1)[1]
+    tables = render(json.loads(PushpoolsProvider().schema or "{}"))
+    readme.write_text(f"{before}{START}\n{tables}\n{END}{after}")
