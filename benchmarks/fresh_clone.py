@@ -24,9 +24,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from results_doc import write_section
+
 ROOT = Path(__file__).resolve().parent.parent
-DOC = ROOT / "docs" / "benchmarks.md"
-START, END = "<!-- fresh-clone:start -->", "<!-- fresh-clone:end -->"
+MARKER = "fresh-clone"
 TARGET_S = 30.0
 
 
@@ -85,7 +86,6 @@ def measure(*, cold: bool, with_tests: bool) -> list[tuple[str, float]]:
 def render(rows: list[tuple[str, float]]) -> str:
     uv = shutil.which("uv") or str(Path.home() / ".local" / "bin" / "uv")
     lines = [
-        START,
         f"Measured {time.strftime('%Y-%m-%d')} on {platform.machine()}, Python "
         f"{platform.python_version()}, {os.cpu_count()} cores, uv already installed "
         f"({'on PATH' if shutil.which('uv') else uv}); one run each, wall time of the whole "
@@ -95,19 +95,8 @@ def render(rows: list[tuple[str, float]]) -> str:
         "| what | wall time |",
         "|---|---:|",
         *(f"| {what} | {seconds:.1f} s |" for what, seconds in rows),
-        END,
     ]
     return "\n".join(lines)
-
-
-def write(section: str) -> None:
-    text = DOC.read_text()
-    if START in text and END in text:
-        before, rest = text.split(START, 1)
-        text = before + section + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip() + "\n\n## Fresh clone to first plan\n\n" + section + "\n"
-    DOC.write_text(text)
 
 
 def main() -> int:
@@ -122,7 +111,7 @@ def main() -> int:
     section = render(rows)
     print(section)
     if not args.no_write:
-        write(section)
+        write_section(MARKER, "Fresh clone to first plan", section)
     return 0
 
 

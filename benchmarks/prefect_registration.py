@@ -26,11 +26,11 @@ sys.path.insert(0, str(ROOT))
 # This process's Prefect client settings stay out of the user's home.
 os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="pushpools-bench-"))
 
+from results_doc import write_section  # noqa: E402
+
 from tests.prefect_server import LoopbackProxy, PrefectServer  # noqa: E402
 
-DOC = ROOT / "docs" / "benchmarks.md"
-START, END = "<!-- prefect-registration:start -->", "<!-- prefect-registration:end -->"
-HEADING = "## Prefect registration"
+MARKER = "prefect-registration"
 
 
 def block_props(api_url: str, index: int) -> dict[str, Any]:
@@ -131,9 +131,6 @@ def render(pools: int, phases: dict[str, Phase]) -> str:
         ("`pulumi destroy`", "delete", phases["destroy"]),
     ]
     lines = [
-        HEADING,
-        "",
-        START,
         f"{pools} pools, each an `aws-credentials` block and an `ecs` work pool with the full "
         "ECS template and 7 defaults, registered against a local `prefect server start` "
         f"(Prefect {prefect.__version__}, SQLite, `--no-services`) on a {os.cpu_count()}-core "
@@ -157,23 +154,8 @@ def render(pools: int, phases: dict[str, Phase]) -> str:
         "pool once, to catch changes made in the Prefect UI).",
         "",
         "Reproduce: `.venv/bin/python benchmarks/prefect_registration.py`.",
-        END,
     ]
     return "\n".join(lines) + "\n"
-
-
-def write_section(section: str) -> None:
-    """Replace this benchmark's section (heading to end marker); leave the rest alone."""
-    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-    if START in text and END in text:
-        before, rest = text.split(START, 1)
-        after = rest.split(END, 1)[1].lstrip("\n")
-        before = before.rstrip().removesuffix(HEADING).rstrip()
-        text = f"{before}\n\n{section}" + (f"\n{after}" if after else "")
-    else:
-        text = text.rstrip() + "\n\n" + section
-    DOC.parent.mkdir(parents=True, exist_ok=True)
-    DOC.write_text(text)
 
 
 def main() -> int:
@@ -188,7 +170,7 @@ def main() -> int:
         print("a rerun with no change wrote to Prefect", file=sys.stderr)
         return 1
     if not args.no_write:
-        write_section(section)
+        write_section(MARKER, "Prefect registration", section)
     return 0
 
 
