@@ -45,10 +45,16 @@ print(json.dumps(sorted(n for n, m in list(sys.modules.items())
 """
 
 
+# Both sides run with their bytecode cached, as `./dev` leaves it (the first, unmeasured run
+# of each writes it), even where the environment forbids writing bytecode.
+CHILD_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def provider_modules(stack: Path) -> list[str]:
     out = subprocess.run(
         [sys.executable, "-c", _PROVIDER_MODULES, str(stack)],
         cwd=ROOT,
+        env=CHILD_ENV,
         capture_output=True,
         text=True,
         check=True,
@@ -59,7 +65,9 @@ def provider_modules(stack: Path) -> list[str]:
 def measure(argv: list[str]) -> tuple[float, float]:
     """Wall seconds and peak RSS (MiB) of one child process."""
     started = time.perf_counter()
-    child = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    child = subprocess.Popen(
+        argv, cwd=ROOT, env=CHILD_ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     _, status, usage = os.wait4(child.pid, 0)
     wall = time.perf_counter() - started
     child.returncode = os.waitstatus_to_exitcode(status)
