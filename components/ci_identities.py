@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 import pulumi
 
+from pushpools.components.aws_web_identity import web_identity_trust_policy
+
 ISSUER = "https://token.actions.githubusercontent.com"
 _REPOSITORY = re.compile(r"^[A-Za-z0-9-]+/[A-Za-z0-9._-]+$")
 _ENVIRONMENT = re.compile(r"^[A-Za-z0-9_.-]{1,255}$")
@@ -229,26 +231,8 @@ class AwsGithubIdentities(pulumi.ComponentResource):
 
 
 def _trust(provider_arn: str, subjects: list[str]) -> str:
-    host = ISSUER.removeprefix("https://")
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Federated": provider_arn},
-                    "Action": "sts:AssumeRoleWithWebIdentity",
-                    "Condition": {
-                        "StringEquals": {
-                            f"{host}:aud": "sts.amazonaws.com",
-                            f"{host}:sub": subjects,
-                        }
-                    },
-                }
-            ],
-        },
-        sort_keys=True,
-    )
+    policy = web_identity_trust_policy(provider_arn, ISSUER, "sts.amazonaws.com", subjects)
+    return json.dumps(policy, sort_keys=True)
 
 
 def _permissions(preview: bool, iam_name_patterns: list[str]) -> str:

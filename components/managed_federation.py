@@ -26,6 +26,7 @@ import pulumi
 from pulumi_aws import get_caller_identity_output as caller_identity
 from pulumi_aws import iam
 
+from pushpools.components.aws_web_identity import web_identity_trust_policy
 from pushpools.components.config.managed import AwsFederatedIdentity
 from pushpools.components.tagging import resource_labels, slug
 
@@ -38,22 +39,12 @@ SHARED_PROVIDER_NAME = "prefect-cloud-oidc-provider"
 
 def trust_policy(provider_arn: str, prefect_account_id: str) -> dict[str, Any]:
     """Only Prefect Cloud's tokens for this account, meant for AWS, may assume the role."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Federated": provider_arn},
-                "Action": "sts:AssumeRoleWithWebIdentity",
-                "Condition": {
-                    "StringEquals": {
-                        f"{_ISSUER_HOST_PATH}:aud": PREFECT_OIDC_AUDIENCE,
-                        f"{_ISSUER_HOST_PATH}:sub": f"prefect:account:{prefect_account_id}",
-                    }
-                },
-            }
-        ],
-    }
+    return web_identity_trust_policy(
+        provider_arn,
+        PREFECT_OIDC_ISSUER,
+        PREFECT_OIDC_AUDIENCE,
+        f"prefect:account:{prefect_account_id}",
+    )
 
 
 def permissions_policy(identity: AwsFederatedIdentity) -> dict[str, Any]:
