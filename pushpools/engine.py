@@ -7,7 +7,8 @@ engine wherever a lax mock would let a test pass falsely:
   service-account key's ``privateKey``) come back secret, as the engine marks them;
 - an output whose input of the same name was secret stays secret;
 - a resource type or invoke that no provider mock knows is an error, not ``{}``;
-- inputs are recorded under their wire (camelCase) names, as providers receive them.
+- inputs are recorded under their wire (camelCase) names, as providers receive them;
+- two resources with one URN (type, name and parent) fail the run, as `pulumi up` fails.
 """
 
 from __future__ import annotations
@@ -93,17 +94,26 @@ def contains_secret(value: Any) -> bool:
     return False
 
 
+class DuplicateUrnError(Exception):
+    """A program declared two resources with one URN, which the real engine refuses."""
+
+
 class FaithfulMonitor(mocks.MockMonitor):
     """The SDK's mock monitor, plus the engine's secret rules and a record of the graph."""
 
     def __init__(self, provider_mocks: ProviderMocks, run: ProgramRun) -> None:
         super().__init__(provider_mocks)
         self._run = run
+        self._urns: set[str] = set()
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
         if request.type == STACK_TYPE:
             return super().RegisterResource(request)
         urn = self.make_urn(request.parent, request.type, request.name)
+        if urn in self._urns:
+            # The real engine refuses the whole `pulumi up` for this (a program error).
+            raise DuplicateUrnError(f"Duplicate resource URN '{urn}'; try giving it a unique name")
+        self._urns.add(urn)
         inputs = rpc.deserialize_properties(request.object)
         resource_args = mocks.MockResourceArgs(
             typ=request.type,
@@ -183,9 +193,26 @@ def run_program(
         mocks_, project=project, stack=stack, preview=False, monitor=FaithfulMonitor(mocks_, run)
     )
     pulumi.runtime.set_all_config(dict(config), list(secret_keys))
-    _sync_await(run_pulumi_func(lambda: _run_quietly(program)))
-    run.outputs = _resolve_stack_outputs()
+    try:
+        _sync_await(run_pulumi_func(lambda: _run_quietly(program)))
+        run.outputs = _resolve_stack_outputs()
+    finally:
+        _close(loop)
     return run
+
+
+def _close(loop: asyncio.AbstractEventLoop) -> None:
+    """Close the run's loop now. A loop left open is closed by the garbage collector, at
+    a moment when its self-pipe may be gone already: asyncio then prints "Exception
+    ignored ... Invalid file descriptor: -1" on stderr of a run that succeeded."""
+    pending = asyncio.all_tasks(loop)
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    loop.run_until_complete(loop.shutdown_asyncgens())
+    asyncio.set_event_loop(None)
+    loop.close()
 
 
 def _resolve_stack_outputs() -> dict[str, Any]:

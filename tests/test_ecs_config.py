@@ -46,9 +46,14 @@ def test_a_gcp_style_region_gets_the_aws_spelling_suggested() -> None:
 
 def test_regions_outside_the_commercial_partition_are_refused() -> None:
     # ARNs there start with arn:aws-cn / arn:aws-us-gov: the policies would not match.
-    for region in ("cn-north-1", "us-gov-west-1"):
+    for region, partition in (("cn-north-1", "AWS China"), ("us-gov-west-1", "AWS GovCloud")):
         assert region not in AWS_REGIONS
-        assert "is not an AWS region" in _only(_problems(_pool(region=region)))
+        problem = _only(_problems(_pool(region=region)))
+        assert problem.startswith(
+            f"pushpools:pools[0].aws.region: {region!r} is in {partition} (partition "
+        )
+        assert "which pushpools does not support" in problem
+        assert "did you mean" not in problem
 
 
 def test_the_region_is_required() -> None:
@@ -59,7 +64,7 @@ def test_the_region_is_required() -> None:
 def test_an_ecs_pool_without_an_aws_section_is_refused() -> None:
     problem = _only(_problems({"name": "dev-ecs", "type": "ecs:push"}))
     assert problem.startswith("pushpools:pools[0]:")
-    assert "needs a 'aws' section" in problem
+    assert "needs an 'aws' section" in problem
 
 
 def test_a_misspelt_key_is_refused_and_the_allowed_keys_listed() -> None:

@@ -9,8 +9,9 @@ from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from pushpools.components.config.base import ConfigModel
+from pushpools.components.config.base import ConfigModel, refuse_repeats
 from pushpools.components.naming import NameRule, Naming, fill_names
+from pushpools.components.tagging import slug
 
 # The commercial partition (`aws`): every ARN pushpools writes assumes it. China, GovCloud
 # and the sovereign partitions need other ARNs and other credentials.
@@ -51,6 +52,15 @@ AWS_REGIONS = frozenset(
         "us-west-1",
         "us-west-2",
     ]
+)
+
+# Region prefixes of the other partitions, which a close match must not paper over
+# ("us-gov-west-1" is not a typo of "us-west-1").
+_OTHER_PARTITIONS = (
+    ("us-gov-", "AWS GovCloud (partition aws-us-gov)"),
+    ("cn-", "AWS China (partition aws-cn)"),
+    ("us-iso", "an AWS isolated partition"),
+    ("eusc-", "the AWS European Sovereign Cloud (partition aws-eusc)"),
 )
 
 # The only values CloudWatch Logs' PutRetentionPolicy accepts.
@@ -223,8 +233,7 @@ class EcsNetwork(ConfigModel):
             raise ValueError(
                 f"{bad[0]!r} is not a subnet ID; allowed: 'subnet-' and 8 or 17 hex digits"
             )
-        if len(set(value)) != len(value):
-            raise ValueError(f"{value!r} names a subnet twice")
+        refuse_repeats(value, "subnet")
         if "vpc_id" not in info.data:  # vpc_id itself is invalid, and reported
             return value
         vpc_id = info.data["vpc_id"]
@@ -253,8 +262,16 @@ class EcsNetwork(ConfigModel):
         try:
             network = ipaddress.IPv4Network(value)
         except ValueError:
+            try:
+                # Host bits set (10.20.1.0/16): the network it lies in is the likely intent.
+                meant = str(ipaddress.IPv4Network(value, strict=False))
+            except ValueError:
+                raise ValueError(
+                    f"{value!r} is not an IPv4 network in CIDR notation (e.g. '10.0.0.0/16')"
+                ) from None
             raise ValueError(
-                f"{value!r} is not an IPv4 network in CIDR notation (e.g. '10.0.0.0/16')"
+                f"{value!r} has host bits set, so it is not a network address; "
+                f"did you mean {meant!r}?"
             ) from None
         if not 16 <= network.prefixlen <= 24:
             raise ValueError(
@@ -294,8 +311,7 @@ class EcsTaskRole(ConfigModel):
                 f"{bad[0]!r} is not an IAM managed policy ARN; allowed: "
                 "arn:aws:iam::aws:policy/<name> or arn:aws:iam::<12-digit account>:policy/<name>"
             )
-        if len(set(value)) != len(value):
-            raise ValueError(f"{value!r} names a policy twice")
+        refuse_repeats(value, "policy", fold=slug)
         return value
 
 
@@ -336,6 +352,13 @@ class EcsSettings(ConfigModel):
     @field_validator("region")
     @classmethod
     def _region(cls, value: str) -> str:
+        partition = next((p for prefix, p in _OTHER_PARTITIONS if value.startswith(prefix)), None)
+        if partition is not None:
+            raise ValueError(
+                f"{value!r} is in {partition}, which pushpools does not support (its ARNs, "
+                "endpoints and credentials differ); allowed: a region of the commercial "
+                "partition: " + ", ".join(sorted(AWS_REGIONS))
+            )
         if value not in AWS_REGIONS:
             hint = get_close_matches(value, AWS_REGIONS, n=1)
             did_you_mean = f" (did you mean {hint[0]!r}?)" if hint else ""
@@ -368,6 +391,22 @@ class EcsSettings(ConfigModel):
                 f"names.user {self.names.user!r} is set next to existing_user_name "
                 f"{self.existing_user_name!r}, which means no user is created; give either "
                 "existing_user_name (use a user) or names.user (create one), not both"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _names_of_what_is_created(self) -> EcsSettings:
+        # A name for something this pool does not create would be silently ignored.
+        if self.names.task_role is not None and self.task_role is None:
+            raise ValueError(
+                f"names.task_role {self.names.task_role!r} is set, but there is no task_role "
+                "section, so no task role is created; add `task_role: {}` (with any "
+                "managed_policy_arns) or remove names.task_role"
+            )
+        if self.names.vpc is not None and self.network.vpc_id is not None:
+            raise ValueError(
+                f"names.vpc {self.names.vpc!r} is set, but network.vpc_id uses an existing "
+                "VPC, so none is created; remove names.vpc"
             )
         return self
 

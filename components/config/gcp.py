@@ -8,8 +8,9 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from pushpools.components.config.base import ConfigModel
+from pushpools.components.config.base import ConfigModel, refuse_repeats
 from pushpools.components.naming import NameRule, Naming, fill_names
+from pushpools.components.tagging import slug
 
 # Regions where Cloud Run and Artifact Registry are both offered.
 CLOUD_RUN_REGIONS = frozenset(
@@ -165,6 +166,7 @@ class CloudRunSettings(ConfigModel):
                 f"{bad[0]!r} is not an IAM role name; allowed: roles/<name>, "
                 "projects/<project>/roles/<name> or organizations/<id>/roles/<name>"
             )
+        refuse_repeats(roles, "role", fold=slug)
         return roles
 
     def resolve_names(self, pool_name: str, naming: Naming) -> CloudRunSettings:

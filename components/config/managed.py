@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
-from pushpools.components.config.base import ConfigModel
+from pushpools.components.config.base import ConfigModel, refuse_repeats
 from pushpools.components.config.modal import valid_env
 
 
@@ -41,4 +41,5 @@ class ManagedSettings(ConfigModel):
                     "optionally with extras, a version and a marker, such as 'pandas>=2' or "
                     "'prefect-aws[s3]'"
                 ) from None
+        refuse_repeats(packages, "requirement", fold=lambda p: p.replace(" ", "").lower())
         return packages
