@@ -49,11 +49,13 @@ def test_characters_a_cloud_refuses_are_dropped() -> None:
 
 
 def test_a_security_group_of_a_pool_named_sg_is_valid() -> None:
-    settings = EcsSettings.model_validate({"region": "eu-west-1"})
+    settings = EcsSettings.model_validate({"region": "eu-west-1", "task_role": {}})
     names = settings.resolve_names("sg-pool", Naming.DERIVED).names
     assert names.security_group == "p-sg-pool-tasks"
-    # The result is a name the config itself accepts.
-    EcsSettings.model_validate({"region": "eu-west-1", "names": names.model_dump()})
+    # Every derived name is one the config itself accepts.
+    EcsSettings.model_validate(
+        {"region": "eu-west-1", "task_role": {}, "names": names.model_dump()}
+    )
 
 
 def test_every_derived_azure_name_of_a_long_pool_name_is_one_azure_accepts() -> None:
