@@ -13,9 +13,15 @@ class ConfigModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
 
-def refuse_repeats(values: Sequence[str], what: str, fold: Callable[[str], str] = str) -> None:
+def refuse_repeats(
+    values: Sequence[str],
+    what: str,
+    fold: Callable[[str], str] = str,
+    clash: str = "would name one resource",
+) -> None:
     """A value listed twice would declare two resources with one URN (and the engine would
-    refuse the stack at `pulumi up`): name the repeated entry instead."""
+    refuse the stack at `pulumi up`): name the repeated entries instead. `fold` gives what
+    must differ; `clash` says why two different spellings are one."""
     seen: dict[str, int] = {}
     for index, value in enumerate(values):
         first = seen.setdefault(fold(value), index)
@@ -26,6 +32,6 @@ def refuse_repeats(values: Sequence[str], what: str, fold: Callable[[str], str] 
             )
         if first != index:
             raise ValueError(
-                f"{value!r} (entry [{index}]) and {values[first]!r} (entry [{first}]) would "
-                f"name one resource; list each {what} once"
+                f"{value!r} (entry [{index}]) and {values[first]!r} (entry [{first}]) "
+                f"{clash}; list each {what} once"
             )

@@ -41,5 +41,10 @@ class ManagedSettings(ConfigModel):
                     "optionally with extras, a version and a marker, such as 'pandas>=2' or "
                     "'prefect-aws[s3]'"
                 ) from None
-        refuse_repeats(packages, "requirement", fold=lambda p: p.replace(" ", "").lower())
+        refuse_repeats(
+            packages,
+            "requirement",
+            fold=lambda p: p.replace(" ", "").lower(),
+            clash="are the same requirement",
+        )
         return packages
