@@ -1,5 +1,5 @@
-"""The pushpools stack program: read the stack config, build one component per pool,
-register them in Prefect, export.
+"""The pushpools stack program: read the stack config, build one component per pool
+(through the components' public args), register them in Prefect, export.
 
 `pulumi up` runs this file; so does `pushpools plan`, on an offline engine.
 """
@@ -13,5 +13,7 @@ from pushpools.components.prefect.wiring import register_pools
 stack_config = load_stack_config()
 # Checked before anything is declared, like the rest of the config.
 registration = load_prefect_registration(stack_config)
-pools = [build_pool(pool, stack_config.labels) for pool in stack_config.pools]
-export_pools(pools, registration, register_pools(pools, registration))
+pools = [(pool, build_pool(pool, stack_config.labels)) for pool in stack_config.pools]
+export_pools(
+    [component for _, component in pools], registration, register_pools(pools, registration)
+)

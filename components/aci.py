@@ -11,11 +11,10 @@ cannot do it (registration is a POST, and it manages PUT resources only), so the
 documents the `az provider register` step.
 """
 
-from __future__ import annotations
-
 import hashlib
 import uuid
-from typing import Any
+from enum import Enum
+from typing import Any, NotRequired, TypedDict
 
 import pulumi
 
@@ -29,8 +28,9 @@ from pulumi_azure_native import (
     resources,
 )
 
-from pushpools.components.config import PoolConfig
+from pushpools.components.config import PoolType
 from pushpools.components.config.azure import AciSettings
+from pushpools.components.pool_args import ArgsSpec
 from pushpools.components.pool_component import PoolComponent
 from pushpools.components.tagging import resource_labels
 
@@ -57,30 +57,106 @@ LEAST_PRIVILEGE_ACTIONS = (
 _PUSHPOOLS_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://pushpools.invalid/azure")
 
 
-class AciPushPool(PoolComponent):
-    """The Azure side of one Azure Container Instances work pool."""
+class AciPoolType(Enum):
+    """The work-pool types an Azure Container Instances pool can have."""
 
-    provider: Provider
-    """Pins every ARM resource of the pool to its configured subscription."""
-    resource_group: resources.ResourceGroup | None
-    """None when the pool uses an existing resource group."""
-    application: azuread.Application
-    """The app registration Prefect signs in as; its secret is in the credentials block."""
-    service_principal: azuread.ServicePrincipal
-    registry: containerregistry.Registry
-    identity: managedidentity.UserAssignedIdentity
-    """The identity container groups pull flow images with."""
+    AZURE_CONTAINER_INSTANCE_PUSH = "azure-container-instance:push"
+    """Prefect Cloud pushes flow runs to container groups."""
+    AZURE_CONTAINER_INSTANCE = "azure-container-instance"
+    """A worker you run submits flow runs (self-hosted Prefect servers know no push pools)."""
+
+
+class AciRole(Enum):
+    """What Prefect's app may do in the resource group."""
+
+    CONTRIBUTOR = "contributor"
+    """Built-in Contributor, as Prefect's helper grants."""
+    LEAST_PRIVILEGE = "least-privilege"
+    """A custom role limited to what the ACI push worker does."""
+
+
+class AciPushPoolArgs(TypedDict):
+    """The arguments of an Azure Container Instances pool; each is the stack-config key
+    named in brackets."""
+
+    subscription_id: str
+    """Subscription of the pool's resources [azure.subscription_id]."""
+    client_secret_expires_on: str
+    """Day (YYYY-MM-DD, 00:00 UTC) the client secret stops working, at most 730 days ahead
+    [azure.client_secret_expires_on]. A new date replaces the secret."""
+    location: NotRequired[str]
+    """Azure region [azure.location]; default eastus."""
+    pool_type: NotRequired[AciPoolType]
+    """The work pool's type [type]; default azure-container-instance:push."""
+    credentials_block_name: NotRequired[str]
+    """Name of the credentials block [credentials_block_name]; default
+    `<name>-push-pool-credentials`, as Prefect's helper names it."""
+    existing_resource_group: NotRequired[str]
+    """Use this existing resource group instead of creating one
+    [azure.existing_resource_group]."""
+    resource_group_name: NotRequired[str]
+    """Resource group to create [azure.names.resource_group]; default
+    prefect-aci-push-pool-rg."""
+    app_registration_name: NotRequired[str]
+    """Display name of the app registration Prefect signs in as
+    [azure.names.app_registration]; default prefect-aci-push-pool-app."""
+    identity_name: NotRequired[str]
+    """Managed identity the container groups pull images with [azure.names.identity];
+    default prefect-acr-identity."""
+    registry_name: NotRequired[str]
+    """Container registry, globally unique [azure.names.registry]; default `prefect` and a
+    hash of subscription, resource group and pool."""
+    secret_generation: NotRequired[int]
+    """Bump to rotate the client secret [azure.secret_generation]; default 1."""
+    role: NotRequired[AciRole]
+    """What Prefect's app may do in the resource group [azure.role]; default contributor."""
+    labels: NotRequired[dict[str, str]]
+    """Tags for every resource, besides managed-by and prefect-work-pool [labels]."""
+
+
+ARGS = ArgsSpec(
+    component="AciPushPool",
+    default_type=PoolType.AZURE_CONTAINER_INSTANCE_PUSH,
+    keys={
+        "subscription_id": "azure.subscription_id",
+        "client_secret_expires_on": "azure.client_secret_expires_on",
+        "location": "azure.location",
+        "pool_type": "type",
+        "credentials_block_name": "credentials_block_name",
+        "existing_resource_group": "azure.existing_resource_group",
+        "resource_group_name": "azure.names.resource_group",
+        "app_registration_name": "azure.names.app_registration",
+        "identity_name": "azure.names.identity",
+        "registry_name": "azure.names.registry",
+        "secret_generation": "azure.secret_generation",
+        "role": "azure.role",
+    },
+)
+
+
+class AciPushPool(PoolComponent):
+    """The Azure side of one Azure Container Instances work pool: an app registration
+    Prefect signs in as (its secret in the credentials block), its role on the resource
+    group, a registry and the identity container groups pull images with."""
+
+    application_client_id: pulumi.Output[str]
+    """Client ID of the app registration Prefect signs in as."""
+    service_principal_object_id: pulumi.Output[str]
+    """Object ID of the app's service principal (the one granted the role)."""
+    pull_identity_id: pulumi.Output[str]
+    """Resource ID of the managed identity container groups pull flow images with."""
+    resource_group_name: pulumi.Output[str]
+    """The resource group the flow runs run in."""
 
     def __init__(
         self,
-        pool: PoolConfig,
-        stack_labels: dict[str, str],
+        name: str,
+        args: AciPushPoolArgs,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__("pushpools:azure:AciPushPool", pool, opts)
+        super().__init__("pushpools:azure:AciPushPool", name, ARGS, args, opts)
         azure = self._cloud_settings(AciSettings)
-        name = pool.name
-        tags = resource_labels(stack_labels, name)
+        tags = resource_labels(self._labels, name)
         child = pulumi.ResourceOptions(parent=self)
 
         self.provider = Provider(
@@ -93,6 +169,7 @@ class AciPushPool(PoolComponent):
 
         group_name: pulumi.Input[str]
         group_id: pulumi.Input[str]
+        self.resource_group: resources.ResourceGroup | None = None
         if azure.existing_resource_group is None:
             self.resource_group = resources.ResourceGroup(
                 f"{name}-rg",
@@ -103,7 +180,6 @@ class AciPushPool(PoolComponent):
             )
             group_name, group_id = self.resource_group.name, self.resource_group.id
         else:
-            self.resource_group = None
             group_name = azure.existing_resource_group
             group_id = (
                 f"/subscriptions/{azure.subscription_id}/resourceGroups/"
@@ -181,6 +257,10 @@ class AciPushPool(PoolComponent):
             opts=in_subscription,
         )
 
+        self.application_client_id = self.application.client_id
+        self.service_principal_object_id = self.service_principal.object_id
+        self.pull_identity_id = self.identity.id
+        self.resource_group_name = pulumi.Output.from_input(group_name)
         self._finish(
             credentials_data=pulumi.Output.all(
                 client_id=self.application.client_id,
@@ -193,6 +273,12 @@ class AciPushPool(PoolComponent):
                 identity=self.identity.id,
             ).apply(lambda o: _template_defaults(azure, o)),
             image_namespace=self.registry.login_server,
+            outputs={
+                "applicationClientId": self.application_client_id,
+                "servicePrincipalObjectId": self.service_principal_object_id,
+                "pullIdentityId": self.pull_identity_id,
+                "resourceGroupName": self.resource_group_name,
+            },
         )
 
     def _runner_role(

@@ -6,17 +6,17 @@ account), `iam.serviceAccountUser` on that account only, the pool's region in th
 labels, and a key that rotates.
 """
 
-from __future__ import annotations
-
 import base64
 import json
-from typing import Any
+from enum import Enum
+from typing import Any, NotRequired, TypedDict
 
 import pulumi
 from pulumi_gcp import artifactregistry, projects, serviceaccount
 
-from pushpools.components.config import PoolConfig
+from pushpools.components.config import PoolType
 from pushpools.components.config.gcp import CloudRunSettings
+from pushpools.components.pool_args import ArgsSpec
 from pushpools.components.pool_component import PoolComponent
 from pushpools.components.tagging import resource_labels, slug
 
@@ -26,33 +26,118 @@ PREFECT_ROLE = "roles/run.developer"
 ACT_AS_ROLE = "roles/iam.serviceAccountUser"
 
 
-class CloudRunPushPool(PoolComponent):
-    """The GCP side of one Cloud Run work pool."""
+class CloudRunPoolType(Enum):
+    """The work-pool types a Cloud Run pool can have."""
 
-    prefect_service_account: serviceaccount.Account
-    """The account Prefect acts as; its key is in the credentials block."""
-    runtime_service_account: serviceaccount.Account
-    """The account the Cloud Run jobs run as."""
-    repository: artifactregistry.Repository
+    CLOUD_RUN_PUSH = "cloud-run:push"
+    """Prefect Cloud pushes flow runs to Cloud Run jobs (v1 API)."""
+    CLOUD_RUN_V2_PUSH = "cloud-run-v2:push"
+    """Prefect Cloud pushes flow runs to Cloud Run jobs (v2 API)."""
+    CLOUD_RUN = "cloud-run"
+    """A worker you run submits flow runs (self-hosted Prefect servers know no push pools)."""
+    CLOUD_RUN_V2 = "cloud-run-v2"
+    """A worker you run submits flow runs, through the v2 API."""
+
+
+class ServiceAccountUserScope(Enum):
+    """Where Prefect's account may act as another account (`iam.serviceAccountUser`)."""
+
+    RUNTIME_ACCOUNT = "runtime-account"
+    """Only on the pool's runtime account (least privilege)."""
+    PROJECT = "project"
+    """On every service account of the project, as Prefect's helper grants it."""
+
+
+class CloudRunPushPoolArgs(TypedDict):
+    """The arguments of a Cloud Run pool; each is the stack-config key named in brackets."""
+
+    project: pulumi.Input[str]
+    """GCP project ID that hosts the jobs, registry and service accounts [gcp.project]. May
+    come from another resource."""
+    region: NotRequired[str]
+    """Region of the Cloud Run jobs and of the image repository [gcp.region]; default
+    us-central1."""
+    pool_type: NotRequired[CloudRunPoolType]
+    """The work pool's type [type]; default cloud-run:push."""
+    credentials_block_name: NotRequired[str]
+    """Name of the credentials block [credentials_block_name]; default
+    `<name>-push-pool-credentials`, as Prefect's helper names it."""
+    service_account_name: NotRequired[str]
+    """Account ID of the account Prefect acts as [gcp.names.service_account]; default
+    prefect-cloud-run."""
+    runtime_service_account_name: NotRequired[str]
+    """Account ID of the account the jobs run as [gcp.names.runtime_service_account];
+    default prefect-cloud-run-jobs."""
+    repository_name: NotRequired[str]
+    """Artifact Registry repository for flow images [gcp.names.repository]; default
+    prefect-images."""
+    service_account_user_scope: NotRequired[ServiceAccountUserScope]
+    """Where Prefect's account may act as another account [gcp.service_account_user_scope];
+    default runtime-account."""
+    runtime_roles: NotRequired[list[str]]
+    """Project roles for the runtime account, for what the flow code needs
+    [gcp.runtime_roles]."""
+    delete_untagged_images_after_days: NotRequired[int]
+    """Delete untagged images older than this many days
+    [gcp.delete_untagged_images_after_days]; default: keep them."""
+    enable_services: NotRequired[bool]
+    """Enable the run, artifactregistry and iam APIs, never disabled on destroy
+    [gcp.enable_services]; default true."""
+    key_generation: NotRequired[int]
+    """Bump to rotate the service-account key [gcp.key_generation]; default 1."""
+    labels: NotRequired[dict[str, str]]
+    """Labels for every resource, besides managed-by and prefect-work-pool [labels]."""
+
+
+ARGS = ArgsSpec(
+    component="CloudRunPushPool",
+    default_type=PoolType.CLOUD_RUN_PUSH,
+    keys={
+        "project": "gcp.project",
+        "region": "gcp.region",
+        "pool_type": "type",
+        "credentials_block_name": "credentials_block_name",
+        "service_account_name": "gcp.names.service_account",
+        "runtime_service_account_name": "gcp.names.runtime_service_account",
+        "repository_name": "gcp.names.repository",
+        "service_account_user_scope": "gcp.service_account_user_scope",
+        "runtime_roles": "gcp.runtime_roles",
+        "delete_untagged_images_after_days": "gcp.delete_untagged_images_after_days",
+        "enable_services": "gcp.enable_services",
+        "key_generation": "gcp.key_generation",
+    },
+    stand_ins={"project": "project-from-an-output"},
+)
+
+
+class CloudRunPushPool(PoolComponent):
+    """The GCP side of one Cloud Run work pool: the account Prefect acts as (its key in the
+    credentials block), the account the jobs run as, the grants, and an image repository."""
+
+    prefect_service_account_email: pulumi.Output[str]
+    """Email of the service account Prefect acts as."""
+    runtime_service_account_email: pulumi.Output[str]
+    """Email of the service account the Cloud Run jobs run as."""
 
     def __init__(
         self,
-        pool: PoolConfig,
-        stack_labels: dict[str, str],
+        name: str,
+        args: CloudRunPushPoolArgs,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__("pushpools:gcp:CloudRunPushPool", pool, opts)
+        super().__init__("pushpools:gcp:CloudRunPushPool", name, ARGS, args, opts)
         gcp = self._cloud_settings(CloudRunSettings)
-        name = pool.name
-        labels = resource_labels(stack_labels, name)
+        # The project may be another resource's output: read it from the args.
+        project = args["project"]
+        labels = resource_labels(self._labels, name)
         child = pulumi.ResourceOptions(parent=self)
 
-        services = _enable_services(name, gcp, child) if gcp.enable_services else []
+        services = _enable_services(name, project, child) if gcp.enable_services else []
         after_services = pulumi.ResourceOptions(parent=self, depends_on=services)
 
         self.repository = artifactregistry.Repository(
             f"{name}-images",
-            project=gcp.project,
+            project=project,
             location=gcp.region,
             repository_id=gcp.names.repository,
             format="DOCKER",
@@ -64,7 +149,7 @@ class CloudRunPushPool(PoolComponent):
 
         self.prefect_service_account = serviceaccount.Account(
             f"{name}-prefect-sa",
-            project=gcp.project,
+            project=project,
             account_id=gcp.names.service_account,
             display_name="Prefect Cloud Run Service Account",
             description=f"Prefect acts as this account to run jobs of the work pool {name}",
@@ -72,7 +157,7 @@ class CloudRunPushPool(PoolComponent):
         )
         self.runtime_service_account = serviceaccount.Account(
             f"{name}-runtime-sa",
-            project=gcp.project,
+            project=project,
             account_id=gcp.names.runtime_service_account,
             display_name="Prefect Cloud Run Job Runtime",
             description=f"Flow runs of the Prefect work pool {name} run as this account",
@@ -82,7 +167,7 @@ class CloudRunPushPool(PoolComponent):
 
         projects.IAMMember(
             f"{name}-{slug(PREFECT_ROLE)}",
-            project=gcp.project,
+            project=project,
             role=PREFECT_ROLE,
             member=prefect_member,
             opts=child,
@@ -98,7 +183,7 @@ class CloudRunPushPool(PoolComponent):
         else:
             projects.IAMMember(
                 f"{name}-{slug(ACT_AS_ROLE)}",
-                project=gcp.project,
+                project=project,
                 role=ACT_AS_ROLE,
                 member=prefect_member,
                 opts=child,
@@ -106,7 +191,7 @@ class CloudRunPushPool(PoolComponent):
         for role in gcp.runtime_roles:
             projects.IAMMember(
                 f"{name}-runtime-{slug(role)}",
-                project=gcp.project,
+                project=project,
                 role=role,
                 member=self.runtime_service_account.member,
                 opts=child,
@@ -121,26 +206,32 @@ class CloudRunPushPool(PoolComponent):
             opts=child,
         )
 
+        self.prefect_service_account_email = self.prefect_service_account.email
+        self.runtime_service_account_email = self.runtime_service_account.email
         self._finish(
-            credentials_data=key.private_key.apply(
-                lambda encoded: _block_data(encoded, gcp.project)
+            credentials_data=pulumi.Output.all(key.private_key, project).apply(
+                lambda values: _block_data(values[0], values[1])
             ),
             template_defaults=self.runtime_service_account.email.apply(
                 lambda email: {"region": gcp.region, "service_account_name": email}
             ),
-            image_namespace=self.repository.repository_id.apply(
-                lambda repo: f"{gcp.region}-docker.pkg.dev/{gcp.project}/{repo}"
+            image_namespace=pulumi.Output.all(project, self.repository.repository_id).apply(
+                lambda values: f"{gcp.region}-docker.pkg.dev/{values[0]}/{values[1]}"
             ),
+            outputs={
+                "prefectServiceAccountEmail": self.prefect_service_account_email,
+                "runtimeServiceAccountEmail": self.runtime_service_account_email,
+            },
         )
 
 
 def _enable_services(
-    name: str, gcp: CloudRunSettings, opts: pulumi.ResourceOptions
+    name: str, project: pulumi.Input[str], opts: pulumi.ResourceOptions
 ) -> list[pulumi.Resource]:
     return [
         projects.Service(
             f"{name}-{service.split('.')[0]}-api",
-            project=gcp.project,
+            project=project,
             service=service,
             # Other workloads of the project may rely on these APIs.
             disable_on_destroy=False,

@@ -7,18 +7,17 @@ for the execution role, an optional task role, a log group with retention, capac
 providers, an image lifecycle policy, and a security group the template actually uses.
 """
 
-from __future__ import annotations
-
 import ipaddress
 import json
 from dataclasses import dataclass
-from typing import Any
+from enum import Enum
+from typing import Any, NotRequired, TypedDict
 
 import pulumi
 from pulumi_aws import cloudwatch, ec2, ecr, ecs, get_availability_zones, iam
 from pulumi_aws import get_caller_identity_output as caller_identity
 
-from pushpools.components.config import PoolConfig
+from pushpools.components.config import PoolType
 from pushpools.components.config.aws import EcsSettings
 from pushpools.components.ecs_policies import (
     ECS_FULL_ACCESS_POLICY_ARN,
@@ -28,6 +27,7 @@ from pushpools.components.ecs_policies import (
     prefect_policy,
     task_trust_policy,
 )
+from pushpools.components.pool_args import ArgsSpec
 from pushpools.components.pool_component import PoolComponent
 from pushpools.components.tagging import resource_labels, slug
 
@@ -37,7 +37,7 @@ MAX_ZONES = 3
 @dataclass(frozen=True)
 class _Network:
     vpc_id: pulumi.Output[str]
-    subnet_ids: list[pulumi.Output[str]]
+    subnet_ids: pulumi.Output[list[str]]
 
 
 def task_family_prefix(pool_name: str) -> str:
@@ -50,32 +50,160 @@ def task_family_prefix(pool_name: str) -> str:
     return f"prefect_{pool_name}_"
 
 
-class EcsPushPool(PoolComponent):
-    """The AWS side of one ECS work pool."""
+class EcsPoolType(Enum):
+    """The work-pool types an ECS pool can have."""
 
-    execution_role: iam.Role
-    """The role the ECS agent uses to pull images and write logs."""
-    task_role: iam.Role | None
-    """The role the flow code runs as, if the pool has one."""
-    log_group: cloudwatch.LogGroup
-    cluster: ecs.Cluster
-    repository: ecr.Repository
-    security_group: ec2.SecurityGroup
-    prefect_policy: iam.Policy
-    access_key: iam.AccessKey
-    """The key Prefect acts with; it is in the credentials block."""
+    ECS_PUSH = "ecs:push"
+    """Prefect Cloud pushes flow runs to ECS tasks."""
+    ECS = "ecs"
+    """A worker you run submits flow runs (self-hosted Prefect servers know no push pools)."""
+
+
+class ContainerInsights(Enum):
+    """CloudWatch Container Insights for the cluster."""
+
+    DISABLED = "disabled"
+    ENABLED = "enabled"
+    ENHANCED = "enhanced"
+
+
+class LaunchType(Enum):
+    """How the tasks run by default."""
+
+    FARGATE = "FARGATE"
+    FARGATE_SPOT = "FARGATE_SPOT"
+
+
+class EcsTaskRoleArgs(TypedDict):
+    """A role for the flow code itself."""
+
+    managed_policy_arns: NotRequired[list[str]]
+    """Managed policies the flow code needs, e.g. arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess."""
+
+
+class EcsPushPoolArgs(TypedDict):
+    """The arguments of an ECS pool; each is the stack-config key named in brackets."""
+
+    region: str
+    """Region of the cluster, registry, logs and network [aws.region]."""
+    pool_type: NotRequired[EcsPoolType]
+    """The work pool's type [type]; default ecs:push."""
+    credentials_block_name: NotRequired[str]
+    """Name of the credentials block [credentials_block_name]; default
+    `<name>-aws-credentials`, as Prefect's helper names it."""
+    execution_role_name: NotRequired[str]
+    """IAM role the ECS agent pulls images and writes logs as [aws.names.execution_role];
+    default PrefectEcsTaskExecutionRole."""
+    task_role_name: NotRequired[str]
+    """IAM role the flow code runs as, made only with `task_role` [aws.names.task_role];
+    default PrefectEcsTaskRole."""
+    user_name: NotRequired[str]
+    """IAM user Prefect acts as [aws.names.user]; default prefect-ecs-user."""
+    policy_name: NotRequired[str]
+    """IAM policy holding what Prefect may do [aws.names.policy]; default
+    prefect-ecs-policy."""
+    cluster_name: NotRequired[str]
+    """ECS cluster [aws.names.cluster]; default prefect-ecs-cluster."""
+    repository_name: NotRequired[str]
+    """ECR repository for flow images [aws.names.repository]; default prefect-flows."""
+    security_group_name: NotRequired[str]
+    """Security group of the tasks [aws.names.security_group]; default
+    prefect-ecs-security-group."""
+    log_group_name: NotRequired[str]
+    """CloudWatch log group of the tasks [aws.names.log_group]; default `/ecs/<cluster>`."""
+    vpc_name: NotRequired[str]
+    """`Name` tag of a VPC the pool creates [aws.names.vpc]; default prefect-ecs-vpc."""
+    vpc_id: NotRequired[pulumi.Input[str]]
+    """An existing VPC to run the tasks in [aws.network.vpc_id]; default: a new VPC. May
+    come from another resource."""
+    subnet_ids: NotRequired[pulumi.Input[list[str]]]
+    """Subnets of `vpc_id` the tasks run in, required with it [aws.network.subnet_ids]. May
+    come from another resource."""
+    vpc_cidr_block: NotRequired[str]
+    """CIDR of a new VPC [aws.network.cidr_block]; default 10.0.0.0/16."""
+    assign_public_ip: NotRequired[bool]
+    """Give tasks a public IP [aws.network.assign_public_ip]; default true."""
+    log_retention_days: NotRequired[int]
+    """Days CloudWatch keeps the tasks' logs [aws.log_retention_days]; default 30."""
+    container_insights: NotRequired[ContainerInsights]
+    """CloudWatch Container Insights [aws.container_insights]; default disabled."""
+    launch_type: NotRequired[LaunchType]
+    """The template's default launch type [aws.launch_type]; default FARGATE."""
+    task_role: NotRequired[EcsTaskRoleArgs]
+    """Create a role for the flow code [aws.task_role]; default: none."""
+    ecr_immutable_tags: NotRequired[bool]
+    """Refuse to overwrite a pushed image tag [aws.ecr.immutable_tags]; default false."""
+    ecr_keep_last_images: NotRequired[int]
+    """Expire all but the newest this many images [aws.ecr.keep_last_images]; default 100."""
+    attach_ecs_full_access: NotRequired[bool]
+    """Also attach the broad AmazonECS_FullAccess to Prefect's user
+    [aws.attach_ecs_full_access]; default false."""
+    existing_user_name: NotRequired[str]
+    """Act as this existing IAM user instead of creating one [aws.existing_user_name]."""
+    key_generation: NotRequired[int]
+    """Bump to rotate the access key [aws.key_generation]; default 1."""
+    labels: NotRequired[dict[str, str]]
+    """Tags for every resource, besides managed-by and prefect-work-pool [labels]."""
+
+
+ARGS = ArgsSpec(
+    component="EcsPushPool",
+    default_type=PoolType.ECS_PUSH,
+    keys={
+        "region": "aws.region",
+        "pool_type": "type",
+        "credentials_block_name": "credentials_block_name",
+        "execution_role_name": "aws.names.execution_role",
+        "task_role_name": "aws.names.task_role",
+        "user_name": "aws.names.user",
+        "policy_name": "aws.names.policy",
+        "cluster_name": "aws.names.cluster",
+        "repository_name": "aws.names.repository",
+        "security_group_name": "aws.names.security_group",
+        "log_group_name": "aws.names.log_group",
+        "vpc_name": "aws.names.vpc",
+        "vpc_id": "aws.network.vpc_id",
+        "subnet_ids": "aws.network.subnet_ids",
+        "vpc_cidr_block": "aws.network.cidr_block",
+        "assign_public_ip": "aws.network.assign_public_ip",
+        "log_retention_days": "aws.log_retention_days",
+        "container_insights": "aws.container_insights",
+        "launch_type": "aws.launch_type",
+        "task_role": "aws.task_role",
+        "ecr_immutable_tags": "aws.ecr.immutable_tags",
+        "ecr_keep_last_images": "aws.ecr.keep_last_images",
+        "attach_ecs_full_access": "aws.attach_ecs_full_access",
+        "existing_user_name": "aws.existing_user_name",
+        "key_generation": "aws.key_generation",
+    },
+    stand_ins={"vpc_id": "vpc-00000000", "subnet_ids": ["subnet-00000000"]},
+)
+
+
+class EcsPushPool(PoolComponent):
+    """The AWS side of one ECS work pool: an IAM user for Prefect with a policy narrowed to
+    this pool (its key in the credentials block), a cluster, roles, logs, an image
+    repository and the tasks' network."""
+
+    execution_role_arn: pulumi.Output[str]
+    """The role the ECS agent pulls images and writes logs as."""
+    task_role_arn: pulumi.Output[str] | None
+    """The role the flow code runs as; absent without `task_role`."""
+    prefect_user_name: pulumi.Output[str]
+    """The IAM user Prefect acts as."""
+    cluster_arn: pulumi.Output[str]
+    """The ECS cluster the flow runs run in."""
 
     def __init__(
         self,
-        pool: PoolConfig,
-        stack_labels: dict[str, str],
+        name: str,
+        args: EcsPushPoolArgs,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__("pushpools:aws:EcsPushPool", pool, opts)
+        super().__init__("pushpools:aws:EcsPushPool", name, ARGS, args, opts)
         aws = self._cloud_settings(EcsSettings)
-        name = pool.name
         region = aws.region
-        tags = resource_labels(stack_labels, name)
+        tags = resource_labels(self._labels, name)
         child = pulumi.ResourceOptions(parent=self)
         account_id = caller_identity(opts=pulumi.InvokeOptions(parent=self)).account_id
 
@@ -146,8 +274,12 @@ class EcsPushPool(PoolComponent):
             opts=child,
         )
 
+        # An existing VPC and its subnets may be other resources' outputs: from the args.
         network = (
-            _existing_network(aws)
+            _Network(
+                vpc_id=pulumi.Output.from_input(args.get("vpc_id", "")),
+                subnet_ids=pulumi.Output.from_input(args.get("subnet_ids", [])),
+            )
             if aws.network.vpc_id is not None
             else _new_network(name, aws, tags, self)
         )
@@ -222,6 +354,10 @@ class EcsPushPool(PoolComponent):
             f"{name}-access-key-{aws.key_generation}", user=user_name, opts=child
         )
 
+        self.execution_role_arn = self.execution_role.arn
+        self.task_role_arn = None if self.task_role is None else self.task_role.arn
+        self.prefect_user_name = user_name
+        self.cluster_arn = self.cluster.arn
         self._finish(
             credentials_data={
                 "aws_access_key_id": self.access_key.id,
@@ -239,6 +375,12 @@ class EcsPushPool(PoolComponent):
             ),
             image_namespace=self.repository.repository_url,
             one_image_per_repository=True,
+            outputs={
+                "executionRoleArn": self.execution_role_arn,
+                "taskRoleArn": self.task_role_arn,
+                "prefectUserName": self.prefect_user_name,
+                "clusterArn": self.cluster_arn,
+            },
         )
 
     def _prefect_user(
@@ -246,7 +388,7 @@ class EcsPushPool(PoolComponent):
     ) -> pulumi.Output[str]:
         if aws.existing_user_name is not None:
             return pulumi.Output.from_input(aws.existing_user_name)
-        user = iam.User(f"{self.pool.name}-prefect-user", name=aws.names.user, tags=tags, opts=opts)
+        user = iam.User(f"{self.pool_name}-prefect-user", name=aws.names.user, tags=tags, opts=opts)
         return user.name
 
 
@@ -287,14 +429,6 @@ def _lifecycle_policy(keep_last: int) -> dict[str, Any]:
             }
         ]
     }
-
-
-def _existing_network(aws: EcsSettings) -> _Network:
-    assert aws.network.vpc_id is not None
-    return _Network(
-        vpc_id=pulumi.Output.from_input(aws.network.vpc_id),
-        subnet_ids=[pulumi.Output.from_input(s) for s in aws.network.subnet_ids],
-    )
 
 
 def _new_network(
@@ -359,7 +493,7 @@ def _new_network(
             opts=opts,
         )
         subnet_ids.append(subnet.id)
-    return _Network(vpc_id=vpc.id, subnet_ids=subnet_ids)
+    return _Network(vpc_id=vpc.id, subnet_ids=pulumi.Output.all(*subnet_ids))
 
 
 def _template_defaults(
@@ -378,7 +512,7 @@ def _template_defaults(
         execution_role_arn=execution_role_arn,
         task_role_arn=task_role_arn,
         vpc_id=network.vpc_id,
-        subnets=pulumi.Output.all(*network.subnet_ids),
+        subnets=network.subnet_ids,
         security_group=security_group_id,
         log_group=log_group_name,
     ).apply(

@@ -24,8 +24,8 @@ def export_pools(
     `credentials_blocks` (secret: each pool's block payload), `prefect_yaml` (per pool, the
     lines that send a deployment there) and `prefect_registration` (whether and where the
     pools were registered, and their IDs there)."""
-    pulumi.export("pools", {c.pool.name: _pool_summary(c) for c in components})
-    pulumi.export("prefect_yaml", {c.pool.name: _deployment_snippet(c) for c in components})
+    pulumi.export("pools", {c.pool_name: _pool_summary(c) for c in components})
+    pulumi.export("prefect_yaml", {c.pool_name: _deployment_snippet(c) for c in components})
     if registration is not None:
         registered = registered or {}
         pulumi.export(
@@ -39,23 +39,23 @@ def export_pools(
         "credentials_blocks",
         pulumi.Output.secret(
             {
-                c.pool.name: {
-                    "type_slug": c.credentials_block.type_slug,
-                    "name": c.credentials_block.name,
-                    "data": c.credentials_block.data,
+                c.pool_name: {
+                    "type_slug": c.block_to_register.type_slug,
+                    "name": c.block_to_register.name,
+                    "data": c.block_to_register.data,
                 }
                 for c in components
-                if c.credentials_block is not None
+                if c.block_to_register is not None
             }
         ),
     )
 
 
 def _pool_summary(component: PoolComponent) -> dict[str, Any]:
-    block = component.credentials_block
+    block = component.block_to_register
     return {
-        "type": component.pool.type.value,
-        "work_pool_name": component.pool.name,
+        "type": component.pool_type.value,
+        "work_pool_name": component.pool_name,
         "credentials_block": None
         if block is None
         else {
@@ -69,7 +69,7 @@ def _pool_summary(component: PoolComponent) -> dict[str, Any]:
 
 
 def _deployment_snippet(component: PoolComponent) -> pulumi.Output[str]:
-    name = component.pool.name
+    name = component.pool_name
     return pulumi.Output.from_input(component.image_reference).apply(
         lambda reference: prefect_yaml_snippet(name, reference)
     )

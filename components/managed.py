@@ -4,15 +4,33 @@ Nothing to create in any cloud and no credentials block; the component exists so
 the Prefect side registers every pool the same way, with these template defaults.
 """
 
-from __future__ import annotations
-
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 import pulumi
 
-from pushpools.components.config import PoolConfig
+from pushpools.components.config import PoolType
 from pushpools.components.config.managed import ManagedSettings
+from pushpools.components.pool_args import ArgsSpec
 from pushpools.components.pool_component import PoolComponent
+
+
+class ManagedPoolArgs(TypedDict):
+    """The arguments of a Prefect Managed pool; each is the stack-config key named in
+    brackets."""
+
+    env: NotRequired[dict[str, str]]
+    """Environment variables of every flow run [managed.env]; no secrets: template defaults
+    are plain text in Prefect."""
+    pip_packages: NotRequired[list[str]]
+    """Packages installed before each run, e.g. `pandas>=2` [managed.pip_packages]."""
+
+
+ARGS = ArgsSpec(
+    component="ManagedPool",
+    default_type=PoolType.PREFECT_MANAGED,
+    takes_labels=False,
+    keys={"env": "managed.env", "pip_packages": "managed.pip_packages"},
+)
 
 
 class ManagedPool(PoolComponent):
@@ -20,11 +38,11 @@ class ManagedPool(PoolComponent):
 
     def __init__(
         self,
-        pool: PoolConfig,
-        stack_labels: dict[str, str],
+        name: str,
+        args: ManagedPoolArgs,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__("pushpools:prefect:ManagedPool", pool, opts)
+        super().__init__("pushpools:prefect:ManagedPool", name, ARGS, args, opts)
         managed = self._cloud_settings(ManagedSettings)
         self._finish(
             credentials_data=None,

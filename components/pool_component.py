@@ -1,13 +1,18 @@
-"""What every pool component hands to the Prefect side, whatever its cloud."""
+"""What every pool component hands to the Prefect side, whatever its cloud.
 
-from __future__ import annotations
+No `from __future__ import annotations` here or in the component modules: Pulumi's component
+provider host reads these annotations at run time to build the package schema, and every
+class-level annotation on a component is one of its outputs.
+"""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar
 
 import pulumi
 
-from pushpools.components.config import PoolConfig
+from pushpools.components.config import PoolConfig, PoolType
+from pushpools.components.pool_args import ArgsSpec, validate_args
 
 SettingsT = TypeVar("SettingsT")
 
@@ -24,31 +29,69 @@ class CredentialsBlock:
     """The base-job-template variable that must reference this block."""
 
 
+class CredentialsBlockPayload(TypedDict):
+    """A Prefect credentials block: what to register, and where the pool's template uses it."""
+
+    type_slug: str
+    """The block type, e.g. `gcp-credentials`."""
+    name: str
+    """The block document's name."""
+    data: dict[str, Any]
+    """The block's data: the identity's key (secret)."""
+    template_variable: str
+    """The base-job-template variable that must reference the block."""
+
+
 class PoolComponent(pulumi.ComponentResource):
     """Base of the per-cloud components: a pool's infrastructure and what Prefect needs of it."""
 
-    pool: PoolConfig
-    credentials_block: CredentialsBlock | None
-    """The block Prefect acts through; None for pools that need none (Prefect Managed)."""
+    work_pool_name: pulumi.Output[str]
+    """The work pool's name in Prefect (the component's name)."""
+    work_pool_type: pulumi.Output[str]
+    """The work pool's type in Prefect, e.g. `cloud-run:push`."""
+    credentials_block: pulumi.Output[CredentialsBlockPayload] | None
+    """The credentials block to register, with its data; a secret. Absent for Prefect Managed."""
     template_defaults: pulumi.Output[dict[str, Any]]
     """Base-job-template defaults that point the pool at this infrastructure (without the
     credentials reference, which exists only once the block is registered)."""
     image_namespace: pulumi.Output[str] | None
-    """Where to push flow images; None when the pool's cloud hosts no registry."""
+    """Where to push flow images; absent when the pool's cloud hosts no registry."""
     image_reference: pulumi.Output[str] | None
     """What a deployment's `image` looks like in that registry, with placeholders."""
 
     def __init__(
-        self, type_token: str, pool: PoolConfig, opts: pulumi.ResourceOptions | None
+        self,
+        type_token: str,
+        name: str,
+        spec: ArgsSpec,
+        args: Mapping[str, Any],
+        opts: pulumi.ResourceOptions | None,
     ) -> None:
-        super().__init__(type_token, pool.name, {}, opts)
-        self.pool = pool
+        # Checked before the component itself is registered: bad args declare nothing.
+        self._pool, self._labels = validate_args(spec, name, args)
+        super().__init__(type_token, name, {}, opts)
+        self.block_to_register: CredentialsBlock | None = None
+        """The block for the Prefect registration (plain Python; None: the pool needs none)."""
+
+    @property
+    def pool_name(self) -> str:
+        return self._pool.name
+
+    @property
+    def pool_type(self) -> PoolType:
+        return self._pool.type
+
+    @property
+    def pool_config(self) -> PoolConfig:
+        """The validated settings (an Output-valued arg holds a stand-in here: read those
+        from the args)."""
+        return self._pool
 
     def _cloud_settings(self, settings_type: type[SettingsT]) -> SettingsT:
-        """The pool's section for its cloud (the config model guarantees it is there)."""
-        section = getattr(self.pool, self.pool.kind.cloud.value, None)
+        """The pool's section for its cloud (the args' validation guarantees it is there)."""
+        section = getattr(self._pool, self._pool.kind.cloud.value, None)
         if not isinstance(section, settings_type):
-            raise TypeError(f"pool {self.pool.name!r} has no {settings_type.__name__}")
+            raise TypeError(f"pool {self._pool.name!r} has no {settings_type.__name__}")
         return section
 
     def _finish(
@@ -58,24 +101,40 @@ class PoolComponent(pulumi.ComponentResource):
         template_defaults: pulumi.Input[dict[str, Any]],
         image_namespace: pulumi.Input[str] | None,
         one_image_per_repository: bool = False,
+        outputs: dict[str, Any] | None = None,
     ) -> None:
         """Publish what Prefect needs; `credentials_data` becomes the block's (secret) data.
 
         `one_image_per_repository`: the namespace is a single image's repository (ECR),
-        tagged directly, rather than a registry path that holds many images.
+        tagged directly, rather than a registry path that holds many images. `outputs`: the
+        component's own outputs (its identities), by schema name.
         """
-        credentials_block = None
+        pool = self._pool
+        kind = pool.kind
+        self.block_to_register = None
+        self.credentials_block = None
         if credentials_data is not None:
-            kind = self.pool.kind
-            if self.pool.block_name is None or kind.credentials_variable is None:
-                raise TypeError(f"pool type {self.pool.type.value} takes no credentials block")
-            credentials_block = CredentialsBlock(
+            if pool.block_name is None or kind.credentials_variable is None:
+                raise TypeError(f"pool type {pool.type.value} takes no credentials block")
+            self.block_to_register = CredentialsBlock(
                 type_slug=str(kind.block_type_slug),
-                name=self.pool.block_name,
+                name=pool.block_name,
                 data=pulumi.Output.secret(credentials_data),
                 template_variable=kind.credentials_variable,
             )
-        self.credentials_block = credentials_block
+            block = self.block_to_register
+            self.credentials_block = pulumi.Output.secret(
+                block.data.apply(
+                    lambda data: CredentialsBlockPayload(
+                        type_slug=block.type_slug,
+                        name=block.name,
+                        data=data,
+                        template_variable=block.template_variable,
+                    )
+                )
+            )
+        self.work_pool_name = pulumi.Output.from_input(pool.name)
+        self.work_pool_type = pulumi.Output.from_input(pool.type.value)
         self.template_defaults = pulumi.Output.from_input(template_defaults)
         self.image_namespace = (
             None if image_namespace is None else pulumi.Output.from_input(image_namespace)
@@ -86,16 +145,12 @@ class PoolComponent(pulumi.ComponentResource):
         )
         self.register_outputs(
             {
-                "credentialsBlock": None
-                if credentials_block is None
-                else pulumi.Output.secret(
-                    {
-                        "type_slug": credentials_block.type_slug,
-                        "name": credentials_block.name,
-                        "data": credentials_block.data,
-                    }
-                ),
+                "workPoolName": self.work_pool_name,
+                "workPoolType": self.work_pool_type,
+                "credentialsBlock": self.credentials_block,
                 "templateDefaults": self.template_defaults,
                 "imageNamespace": self.image_namespace,
+                "imageReference": self.image_reference,
+                **(outputs or {}),
             }
         )

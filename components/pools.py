@@ -1,16 +1,22 @@
-"""From a pool's config to the component of its cloud.
+"""From a pool's stack config to the component of its cloud, through its typed args.
 
-Each cloud's module (and so its provider SDK, hundreds of megabytes) is imported only
-when a stack declares a pool of that cloud.
+The stack program uses the components exactly as any other program does: each pool's
+validated config becomes the component's args. Each cloud's module (and so its provider
+SDK, hundreds of megabytes) is imported only when a stack declares a pool of that cloud.
 """
 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
+from typing import Any
 
 import pulumi
 
 from pushpools.components.config import Cloud, PoolConfig
+from pushpools.components.config.errors import NAMESPACE
+from pushpools.components.config.modal import ModalSettings
+from pushpools.components.pool_args import args_from_config
 from pushpools.components.pool_component import PoolComponent
 
 # cloud -> (module, component class)
@@ -24,8 +30,22 @@ _COMPONENTS: dict[Cloud, tuple[str, str]] = {
 
 
 def build_pool(
-    pool: PoolConfig, stack_labels: dict[str, str], opts: pulumi.ResourceOptions | None = None
+    pool: PoolConfig, stack_labels: Mapping[str, str], opts: pulumi.ResourceOptions | None = None
 ) -> PoolComponent:
     module_name, class_name = _COMPONENTS[pool.kind.cloud]
-    component_class = getattr(importlib.import_module(module_name), class_name)
-    return component_class(pool, stack_labels, opts)
+    module = importlib.import_module(module_name)
+    args = args_from_config(module.ARGS, pool, stack_labels)
+    args.update(_secret_args(pool))
+    return getattr(module, class_name)(pool.name, args, opts)
+
+
+def _secret_args(pool: PoolConfig) -> dict[str, Any]:
+    """Args the stack reads from secret config keys, as Pulumi secrets."""
+    if not isinstance(pool.modal, ModalSettings):
+        return {}
+    # The loader has checked that both keys are set, as secrets.
+    config = pulumi.Config(NAMESPACE)
+    return {
+        "token_id": config.require_secret(pool.modal.token_id_key),
+        "token_secret": config.require_secret(pool.modal.token_secret_key),
+    }

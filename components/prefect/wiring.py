@@ -1,7 +1,9 @@
-"""From a pool component to its Prefect objects: the credentials block, and the work pool
-whose template references that block and carries the component's defaults.
+"""From a pool to its Prefect objects: the credentials block, and the work pool whose
+template references that block and carries the pool's defaults.
 
-Works for any PoolComponent, including those with no block (Prefect Managed).
+`declare_prefect_objects` is the one place that declares them; the stack program calls it
+through `register_pools` (children of each pool's component), and the `PoolRegistration`
+component through its own constructor (children of the registration).
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 import pulumi
 
+from pushpools.components.config import PoolConfig
 from pushpools.components.config.prefect import PrefectRegistration
-from pushpools.components.pool_component import PoolComponent
+from pushpools.components.pool_component import CredentialsBlock, PoolComponent
 from pushpools.components.prefect.common import ConnectionArgs
 
 if TYPE_CHECKING:
@@ -30,7 +33,7 @@ class RegisteredPool:
 
 
 def register_pools(
-    components: Sequence[PoolComponent], registration: PrefectRegistration
+    pools: Sequence[tuple[PoolConfig, PoolComponent]], registration: PrefectRegistration
 ) -> dict[str, RegisteredPool]:
     """Declare every pool's Prefect objects; none when registration is off."""
     if not registration.enabled or registration.api_url is None:
@@ -40,52 +43,73 @@ def register_pools(
         api_key=registration.api_key,
         auth_string=registration.auth_string,
     )
-    return {
-        c.pool.name: register_pool(c, connection, registration.templates.get(c.pool.name))
-        for c in components
-    }
+    registered = {}
+    for pool, component in pools:
+        settings = pool.prefect
+        registered[pool.name] = declare_prefect_objects(
+            work_pool_name=pool.name,
+            work_pool_type=pool.type.value,
+            block=component.block_to_register,
+            template_defaults=component.template_defaults,
+            connection=connection,
+            description=pool.description,
+            concurrency_limit=settings.concurrency_limit,
+            paused=settings.paused,
+            base_template=registration.templates.get(pool.name),
+            adopt_existing=settings.adopt_existing,
+            parent=component,
+        )
+    return registered
 
 
-def register_pool(
-    component: PoolComponent,
+def declare_prefect_objects(
+    *,
+    work_pool_name: str,
+    work_pool_type: str,
+    block: CredentialsBlock | None,
+    template_defaults: pulumi.Input[dict[str, Any]],
     connection: ConnectionArgs,
+    parent: pulumi.Resource,
+    description: str | None = None,
+    concurrency_limit: int | None = None,
+    paused: bool = False,
     base_template: dict[str, Any] | None = None,
+    adopt_existing: bool = False,
 ) -> RegisteredPool:
+    """The block (if the pool has one) and the work pool, as children of `parent`.
+
+    The pool depends on the block, so destroy removes the pool first.
+    """
     # Imported on use: a stack that registers nothing (the offline plan of most stacks)
     # does not load the dynamic-provider machinery.
     from pushpools.components.prefect.blocks import PrefectBlock
     from pushpools.components.prefect.work_pools import PrefectWorkPool
 
-    pool = component.pool
-    settings = pool.prefect
-    # Children of the pool's component; the pool depends on the block, so destroy removes
-    # the pool first.
-    child = pulumi.ResourceOptions(parent=component)
-    block = None
-    spec = component.credentials_block
-    if spec is not None:
-        block = PrefectBlock(
-            f"{pool.name}-credentials-block",
+    child = pulumi.ResourceOptions(parent=parent)
+    prefect_block = None
+    if block is not None:
+        prefect_block = PrefectBlock(
+            f"{work_pool_name}-credentials-block",
             connection=connection,
-            type_slug=spec.type_slug,
-            name=spec.name,
-            data=spec.data,
-            adopt_existing=settings.adopt_existing,
+            type_slug=block.type_slug,
+            name=block.name,
+            data=block.data,
+            adopt_existing=adopt_existing,
             opts=child,
         )
     work_pool = PrefectWorkPool(
-        f"{pool.name}-work-pool",
+        f"{work_pool_name}-work-pool",
         connection=connection,
-        name=pool.name,
-        type=pool.type.value,
-        description=pool.description,
-        concurrency_limit=settings.concurrency_limit,
-        paused=settings.paused,
-        template_defaults=component.template_defaults,
-        credentials_variable=None if spec is None else spec.template_variable,
-        block_document_id=None if block is None else block.block_document_id,
+        name=work_pool_name,
+        type=work_pool_type,
+        description=description,
+        concurrency_limit=concurrency_limit,
+        paused=paused,
+        template_defaults=template_defaults,
+        credentials_variable=None if block is None else block.template_variable,
+        block_document_id=None if prefect_block is None else prefect_block.block_document_id,
         base_template=base_template,
-        adopt_existing=settings.adopt_existing,
+        adopt_existing=adopt_existing,
         opts=child,
     )
-    return RegisteredPool(block, work_pool)
+    return RegisteredPool(prefect_block, work_pool)
