@@ -30,6 +30,7 @@ from pulumi_azure_native import (
 
 from pushpools.components.config import PoolType
 from pushpools.components.config.azure import AciSettings
+from pushpools.components.naming import Naming
 from pushpools.components.pool_args import ArgsSpec
 from pushpools.components.pool_component import PoolComponent
 from pushpools.components.tagging import resource_labels
@@ -94,18 +95,23 @@ class AciPushPoolArgs(TypedDict):
     existing_resource_group: NotRequired[str]
     """Use this existing resource group instead of creating one
     [azure.existing_resource_group]."""
+    naming: NotRequired[Naming]
+    """How unset physical names are made [naming]: `derived` from the pool's name (the
+    default; the `default` of each name below) or `helper`, the fixed names Prefect's
+    `--provision-infra` uses (the name after "helper:")."""
     resource_group_name: NotRequired[str]
-    """Resource group to create [azure.names.resource_group]; default
-    prefect-aci-push-pool-rg."""
+    """Resource group to create [azure.names.resource_group]; default `<name>-rg` (helper:
+    prefect-aci-push-pool-rg)."""
     app_registration_name: NotRequired[str]
     """Display name of the app registration Prefect signs in as
-    [azure.names.app_registration]; default prefect-aci-push-pool-app."""
+    [azure.names.app_registration]; default `<name>-prefect` (helper:
+    prefect-aci-push-pool-app)."""
     identity_name: NotRequired[str]
     """Managed identity the container groups pull images with [azure.names.identity];
-    default prefect-acr-identity."""
+    default `<name>-acr-identity` (helper: prefect-acr-identity)."""
     registry_name: NotRequired[str]
-    """Container registry, globally unique [azure.names.registry]; default `prefect` and a
-    hash of subscription, resource group and pool."""
+    """Container registry, globally unique [azure.names.registry]; default the name without
+    dashes (helper: `prefect`) and a hash of subscription, resource group and pool."""
     secret_generation: NotRequired[int]
     """Bump to rotate the client secret [azure.secret_generation]; default 1."""
     role: NotRequired[AciRole]
@@ -123,6 +129,7 @@ ARGS = ArgsSpec(
         "location": "azure.location",
         "pool_type": "type",
         "credentials_block_name": "credentials_block_name",
+        "naming": "naming",
         "existing_resource_group": "azure.existing_resource_group",
         "resource_group_name": "azure.names.resource_group",
         "app_registration_name": "azure.names.app_registration",

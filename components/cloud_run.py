@@ -16,6 +16,7 @@ from pulumi_gcp import artifactregistry, projects, serviceaccount
 
 from pushpools.components.config import PoolType
 from pushpools.components.config.gcp import CloudRunSettings
+from pushpools.components.naming import Naming
 from pushpools.components.pool_args import ArgsSpec
 from pushpools.components.pool_component import PoolComponent
 from pushpools.components.tagging import resource_labels, slug
@@ -62,15 +63,19 @@ class CloudRunPushPoolArgs(TypedDict):
     credentials_block_name: NotRequired[str]
     """Name of the credentials block [credentials_block_name]; default
     `<name>-push-pool-credentials`, as Prefect's helper names it."""
+    naming: NotRequired[Naming]
+    """How unset physical names are made [naming]: `derived` from the pool's name (the
+    default; the `default` of each name below) or `helper`, the fixed names Prefect's
+    `--provision-infra` uses (the name after "helper:")."""
     service_account_name: NotRequired[str]
     """Account ID of the account Prefect acts as [gcp.names.service_account]; default
-    prefect-cloud-run."""
+    `<name>-prefect` (helper: prefect-cloud-run)."""
     runtime_service_account_name: NotRequired[str]
     """Account ID of the account the jobs run as [gcp.names.runtime_service_account];
-    default prefect-cloud-run-jobs."""
+    default `<name>-jobs` (helper: prefect-cloud-run-jobs)."""
     repository_name: NotRequired[str]
     """Artifact Registry repository for flow images [gcp.names.repository]; default
-    prefect-images."""
+    `<name>-images` (helper: prefect-images)."""
     service_account_user_scope: NotRequired[ServiceAccountUserScope]
     """Where Prefect's account may act as another account [gcp.service_account_user_scope];
     default runtime-account."""
@@ -97,6 +102,7 @@ ARGS = ArgsSpec(
         "region": "gcp.region",
         "pool_type": "type",
         "credentials_block_name": "credentials_block_name",
+        "naming": "naming",
         "service_account_name": "gcp.names.service_account",
         "runtime_service_account_name": "gcp.names.runtime_service_account",
         "repository_name": "gcp.names.repository",

@@ -27,6 +27,7 @@ from pushpools.components.ecs_policies import (
     prefect_policy,
     task_trust_policy,
 )
+from pushpools.components.naming import Naming
 from pushpools.components.pool_args import ArgsSpec
 from pushpools.components.pool_component import PoolComponent
 from pushpools.components.tagging import resource_labels, slug
@@ -91,28 +92,36 @@ class EcsPushPoolArgs(TypedDict):
     credentials_block_name: NotRequired[str]
     """Name of the credentials block [credentials_block_name]; default
     `<name>-aws-credentials`, as Prefect's helper names it."""
+    naming: NotRequired[Naming]
+    """How unset physical names are made [naming]: `derived` from the pool's name (the
+    default; the `default` of each name below) or `helper`, the fixed names Prefect's
+    `--provision-infra` uses (the name after "helper:")."""
     execution_role_name: NotRequired[str]
     """IAM role the ECS agent pulls images and writes logs as [aws.names.execution_role];
-    default PrefectEcsTaskExecutionRole."""
+    default `<name>-execution-role` (helper: PrefectEcsTaskExecutionRole)."""
     task_role_name: NotRequired[str]
     """IAM role the flow code runs as, made only with `task_role` [aws.names.task_role];
-    default PrefectEcsTaskRole."""
+    default `<name>-task-role` (helper: PrefectEcsTaskRole)."""
     user_name: NotRequired[str]
-    """IAM user Prefect acts as [aws.names.user]; default prefect-ecs-user."""
+    """IAM user Prefect acts as [aws.names.user]; default `<name>-prefect` (helper:
+    prefect-ecs-user)."""
     policy_name: NotRequired[str]
     """IAM policy holding what Prefect may do [aws.names.policy]; default
-    prefect-ecs-policy."""
+    `<name>-prefect-policy` (helper: prefect-ecs-policy)."""
     cluster_name: NotRequired[str]
-    """ECS cluster [aws.names.cluster]; default prefect-ecs-cluster."""
+    """ECS cluster [aws.names.cluster]; default `<name>-cluster` (helper:
+    prefect-ecs-cluster)."""
     repository_name: NotRequired[str]
-    """ECR repository for flow images [aws.names.repository]; default prefect-flows."""
+    """ECR repository for flow images [aws.names.repository]; default `<name>-flows`
+    (helper: prefect-flows)."""
     security_group_name: NotRequired[str]
-    """Security group of the tasks [aws.names.security_group]; default
-    prefect-ecs-security-group."""
+    """Security group of the tasks [aws.names.security_group]; default `<name>-tasks`
+    (helper: prefect-ecs-security-group)."""
     log_group_name: NotRequired[str]
     """CloudWatch log group of the tasks [aws.names.log_group]; default `/ecs/<cluster>`."""
     vpc_name: NotRequired[str]
-    """`Name` tag of a VPC the pool creates [aws.names.vpc]; default prefect-ecs-vpc."""
+    """`Name` tag of a VPC the pool creates [aws.names.vpc]; default `<name>-vpc` (helper:
+    prefect-ecs-vpc)."""
     vpc_id: NotRequired[pulumi.Input[str]]
     """An existing VPC to run the tasks in [aws.network.vpc_id]; default: a new VPC. May
     come from another resource."""
@@ -153,6 +162,7 @@ ARGS = ArgsSpec(
         "region": "aws.region",
         "pool_type": "type",
         "credentials_block_name": "credentials_block_name",
+        "naming": "naming",
         "execution_role_name": "aws.names.execution_role",
         "task_role_name": "aws.names.task_role",
         "user_name": "aws.names.user",

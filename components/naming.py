@@ -82,7 +82,8 @@ def fill_names(
     derived: Mapping[str, tuple[str, NameRule]],
 ) -> _Names:
     """A copy of a `names` section with every unset name filled in: explicit names win in
-    both modes."""
+    both modes. The filled names do not count as set, so that a pool written back as
+    component args (or as config) carries only what its user set, and the naming mode."""
     filled: dict[str, str] = {}
     for field, template_rule in derived.items():
         if getattr(names, field) is not None:
@@ -91,4 +92,6 @@ def fill_names(
             filled[field] = helper[field]
         else:
             filled[field] = derive(template_rule[0], pool_name, template_rule[1])
-    return names.model_copy(update=filled)
+    return type(names).model_construct(
+        _fields_set=set(names.model_fields_set), **{**names.model_dump(), **filled}
+    )

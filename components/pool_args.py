@@ -122,8 +122,7 @@ def validate_args(
             label,
             [f"args.pool_type: {validated.type.value!r} is not a pool type of this component"],
         )
-    # The one place where physical names get their defaults from the pool's name and the
-    # naming settings: `settings.resolve_names(pool_name, naming)` goes here.
+    # Physical names are resolved (derived or the helper's) by the pool model itself.
     return validated, dict(stack.labels)
 
 

@@ -132,6 +132,15 @@ class PoolConfig(ConfigModel):
         return self
 
     @model_validator(mode="after")
+    def _naming_needs_names(self) -> PoolConfig:
+        if "naming" in self.model_fields_set and self.kind.cloud in _OPTIONAL_SECTIONS:
+            raise ValueError(
+                f"naming {self.naming.value!r} is set, but {a_or_an(repr(self.type.value))} "
+                "pool creates nothing with a physical name; remove naming"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _block_name_needs_a_block(self) -> PoolConfig:
         if self.credentials_block_name is not None and self.kind.block_type_slug is None:
             raise ValueError(
