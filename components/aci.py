@@ -114,6 +114,9 @@ class AciPushPoolArgs(TypedDict):
     dashes (helper: `prefect`) and a hash of subscription, resource group and pool."""
     secret_generation: NotRequired[int]
     """Bump to rotate the client secret [azure.secret_generation]; default 1."""
+    delete_images_on_destroy: NotRequired[bool]
+    """Let `pulumi destroy` delete the registry with its images; default false: the
+    registry is protected [azure.delete_images_on_destroy]."""
     role: NotRequired[AciRole]
     """What Prefect's app may do in the resource group [azure.role]; default contributor."""
     labels: NotRequired[dict[str, str]]
@@ -137,6 +140,7 @@ ARGS = ArgsSpec(
         "registry_name": "azure.names.registry",
         "secret_generation": "azure.secret_generation",
         "role": "azure.role",
+        "delete_images_on_destroy": "azure.delete_images_on_destroy",
     },
 )
 
@@ -219,18 +223,20 @@ class AciPushPool(PoolComponent):
             opts=child,
         )
 
-        authorization.RoleAssignment(
-            f"{name}-run-container-groups",
-            # Another role is another assignment (they are immutable): a new name lets
-            # Pulumi create it before it deletes the old one.
-            role_assignment_name=_guid(azure, name, "run-container-groups", azure.role),
-            principal_id=self.service_principal.object_id,
-            # Skips the directory lookup that fails while a new principal replicates.
-            principal_type="ServicePrincipal",
-            role_definition_id=self._runner_role(name, azure, group_id, in_subscription),
-            scope=group_id,
-            description=f"Prefect runs flows of the work pool {name} as container groups",
-            opts=in_subscription,
+        self._granted(
+            authorization.RoleAssignment(
+                f"{name}-run-container-groups",
+                # Another role is another assignment (they are immutable): a new name lets
+                # Pulumi create it before it deletes the old one.
+                role_assignment_name=_guid(azure, name, "run-container-groups", azure.role),
+                principal_id=self.service_principal.object_id,
+                # Skips the directory lookup that fails while a new principal replicates.
+                principal_type="ServicePrincipal",
+                role_definition_id=self._runner_role(name, azure, group_id, in_subscription),
+                scope=group_id,
+                description=f"Prefect runs flows of the work pool {name} as container groups",
+                opts=in_subscription,
+            )
         )
 
         self.registry = containerregistry.Registry(
@@ -242,7 +248,11 @@ class AciPushPool(PoolComponent):
             # Images are pulled with the managed identity; no shared admin password.
             admin_user_enabled=False,
             tags=tags,
-            opts=in_subscription,
+            # Deleting a registry deletes its images: only when the stack says so.
+            opts=pulumi.ResourceOptions.merge(
+                in_subscription,
+                pulumi.ResourceOptions(protect=not azure.delete_images_on_destroy),
+            ),
         )
         self.identity = managedidentity.UserAssignedIdentity(
             f"{name}-acr-identity",
@@ -252,16 +262,18 @@ class AciPushPool(PoolComponent):
             tags=tags,
             opts=in_subscription,
         )
-        authorization.RoleAssignment(
-            f"{name}-acr-pull",
-            role_assignment_name=_guid(azure, name, "acr-pull"),
-            principal_id=self.identity.principal_id,
-            principal_type="ServicePrincipal",
-            role_definition_id=_built_in_role(azure, ACR_PULL_ROLE),
-            # This registry only: the identity can pull nothing else.
-            scope=self.registry.id,
-            description=f"Container groups of the work pool {name} pull flow images",
-            opts=in_subscription,
+        self._granted(
+            authorization.RoleAssignment(
+                f"{name}-acr-pull",
+                role_assignment_name=_guid(azure, name, "acr-pull"),
+                principal_id=self.identity.principal_id,
+                principal_type="ServicePrincipal",
+                role_definition_id=_built_in_role(azure, ACR_PULL_ROLE),
+                # This registry only: the identity can pull nothing else.
+                scope=self.registry.id,
+                description=f"Container groups of the work pool {name} pull flow images",
+                opts=in_subscription,
+            )
         )
 
         self.application_client_id = self.application.client_id

@@ -144,6 +144,9 @@ class EcsPushPoolArgs(TypedDict):
     """Refuse to overwrite a pushed image tag [aws.ecr.immutable_tags]; default false."""
     ecr_keep_last_images: NotRequired[int]
     """Expire all but the newest this many images [aws.ecr.keep_last_images]; default 100."""
+    ecr_delete_images_on_destroy: NotRequired[bool]
+    """Let `pulumi destroy` delete the repository with its images; default false: the
+    repository is protected [aws.ecr.delete_images_on_destroy]."""
     attach_ecs_full_access: NotRequired[bool]
     """Also attach the broad AmazonECS_FullAccess to Prefect's user
     [aws.attach_ecs_full_access]; default false."""
@@ -182,6 +185,7 @@ ARGS = ArgsSpec(
         "task_role": "aws.task_role",
         "ecr_immutable_tags": "aws.ecr.immutable_tags",
         "ecr_keep_last_images": "aws.ecr.keep_last_images",
+        "ecr_delete_images_on_destroy": "aws.ecr.delete_images_on_destroy",
         "attach_ecs_full_access": "aws.attach_ecs_full_access",
         "existing_user_name": "aws.existing_user_name",
         "key_generation": "aws.key_generation",
@@ -233,29 +237,44 @@ class EcsPushPool(PoolComponent):
             tags=tags,
             opts=child,
         )
-        iam.RolePolicyAttachment(
-            f"{name}-execution-role-policy",
-            role=self.execution_role.name,
-            policy_arn=EXECUTION_ROLE_POLICY_ARN,
-            opts=child,
+        self._granted(
+            iam.RolePolicyAttachment(
+                f"{name}-execution-role-policy",
+                role=self.execution_role.name,
+                policy_arn=EXECUTION_ROLE_POLICY_ARN,
+                opts=child,
+            )
         )
-        iam.RolePolicy(
-            f"{name}-execution-role-logs",
-            role=self.execution_role.name,
-            name="create-log-group",
-            policy=self.log_group.arn.apply(lambda arn: json.dumps(execution_role_log_policy(arn))),
-            opts=child,
+        self._granted(
+            iam.RolePolicy(
+                f"{name}-execution-role-logs",
+                role=self.execution_role.name,
+                name="create-log-group",
+                policy=self.log_group.arn.apply(
+                    lambda arn: json.dumps(execution_role_log_policy(arn))
+                ),
+                opts=child,
+            )
         )
-        self.task_role = _task_role(name, aws, tags, child) if aws.task_role else None
+        self.task_role = None
+        if aws.task_role:
+            self.task_role, attachments = _task_role(name, aws, tags, child)
+            self.grants += attachments
 
         self.repository = ecr.Repository(
             f"{name}-images",
             name=aws.names.repository,
             image_scanning_configuration={"scan_on_push": True},
             image_tag_mutability="IMMUTABLE" if aws.ecr.immutable_tags else "MUTABLE",
+            # ECR refuses to delete a repository with images, which would stop a destroy
+            # halfway: either delete them too (opt-in) or protect the repository, so that
+            # destroy stops before it deletes anything.
+            force_delete=aws.ecr.delete_images_on_destroy,
             region=region,
             tags=tags,
-            opts=child,
+            opts=pulumi.ResourceOptions.merge(
+                child, pulumi.ResourceOptions(protect=not aws.ecr.delete_images_on_destroy)
+            ),
         )
         ecr.LifecyclePolicy(
             f"{name}-images-lifecycle",
@@ -273,15 +292,17 @@ class EcsPushPool(PoolComponent):
             tags=tags,
             opts=child,
         )
-        ecs.ClusterCapacityProviders(
-            f"{name}-capacity-providers",
-            cluster_name=self.cluster.name,
-            capacity_providers=["FARGATE", "FARGATE_SPOT"],
-            default_capacity_provider_strategies=[
-                {"capacity_provider": aws.launch_type, "weight": 1}
-            ],
-            region=region,
-            opts=child,
+        self._granted(
+            ecs.ClusterCapacityProviders(
+                f"{name}-capacity-providers",
+                cluster_name=self.cluster.name,
+                capacity_providers=["FARGATE", "FARGATE_SPOT"],
+                default_capacity_provider_strategies=[
+                    {"capacity_provider": aws.launch_type, "weight": 1}
+                ],
+                region=region,
+                opts=child,
+            )
         )
 
         # An existing VPC and its subnets may be other resources' outputs: from the args.
@@ -345,18 +366,22 @@ class EcsPushPool(PoolComponent):
             tags=tags,
             opts=child,
         )
-        iam.UserPolicyAttachment(
-            f"{name}-prefect-policy-attachment",
-            user=user_name,
-            policy_arn=self.prefect_policy.arn,
-            opts=child,
+        self._granted(
+            iam.UserPolicyAttachment(
+                f"{name}-prefect-policy-attachment",
+                user=user_name,
+                policy_arn=self.prefect_policy.arn,
+                opts=child,
+            )
         )
         if aws.attach_ecs_full_access:
-            iam.UserPolicyAttachment(
-                f"{name}-ecs-full-access",
-                user=user_name,
-                policy_arn=ECS_FULL_ACCESS_POLICY_ARN,
-                opts=child,
+            self._granted(
+                iam.UserPolicyAttachment(
+                    f"{name}-ecs-full-access",
+                    user=user_name,
+                    policy_arn=ECS_FULL_ACCESS_POLICY_ARN,
+                    opts=child,
+                )
             )
         # The generation is in the name: bumping it declares a new key, which Pulumi creates
         # (and hands to the block) before it deletes the key that left the program.
@@ -404,7 +429,8 @@ class EcsPushPool(PoolComponent):
 
 def _task_role(
     name: str, aws: EcsSettings, tags: dict[str, str], opts: pulumi.ResourceOptions
-) -> iam.Role:
+) -> tuple[iam.Role, list[pulumi.Resource]]:
+    """The flow code's role, and its policy attachments (grants)."""
     assert aws.task_role is not None
     role = iam.Role(
         f"{name}-task-role",
@@ -414,14 +440,16 @@ def _task_role(
         tags=tags,
         opts=opts,
     )
-    for arn in aws.task_role.managed_policy_arns:
+    attachments: list[pulumi.Resource] = [
         iam.RolePolicyAttachment(
             f"{name}-task-role-{slug(arn.removeprefix('arn:aws:iam::'))}",
             role=role.name,
             policy_arn=arn,
             opts=opts,
         )
-    return role
+        for arn in aws.task_role.managed_policy_arns
+    ]
+    return role, attachments
 
 
 def _lifecycle_policy(keep_last: int) -> dict[str, Any]:
@@ -449,7 +477,13 @@ def _new_network(
     region = aws.region
     zones = sorted(
         get_availability_zones(
-            state="available", region=region, opts=pulumi.InvokeOptions(parent=parent)
+            state="available",
+            # Standard zones only: Local and Wavelength Zones an account opted into are
+            # listed too (and sort first by name), but Fargate does not run there. The
+            # `zone-type` filter of DescribeAvailabilityZones (EC2 API reference).
+            filters=[{"name": "zone-type", "values": ["availability-zone"]}],
+            region=region,
+            opts=pulumi.InvokeOptions(parent=parent),
         ).names
     )[:MAX_ZONES]
     if not zones:

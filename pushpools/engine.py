@@ -40,6 +40,10 @@ class Registration:
     inputs: dict[str, Any]
     outputs: dict[str, Any]
     """Provider outputs; secret values are wrapped as the wire format wraps them."""
+    dependencies: tuple[str, ...] = ()
+    """URNs of the resources it waits for (its `depends_on` and those its inputs came from)."""
+    protect: bool = False
+    """Whether `pulumi destroy` refuses to delete it."""
 
 
 @dataclass
@@ -135,6 +139,19 @@ class FaithfulMonitor(mocks.MockMonitor):
                 custom=bool(request.custom),
                 inputs=inputs,
                 outputs=state,
+                dependencies=tuple(
+                    dict.fromkeys(
+                        [
+                            *request.dependencies,
+                            *(
+                                urn
+                                for deps in request.propertyDependencies.values()
+                                for urn in deps.urns
+                            ),
+                        ]
+                    )
+                ),
+                protect=bool(request.protect),
             )
         )
         obj = _sync_await(rpc.serialize_properties(state, {}))

@@ -117,6 +117,24 @@ def test_act_as_is_granted_on_the_runtime_account_only(default_run) -> None:
     assert "roles/iam.serviceAccountUser" not in project_roles
 
 
+def test_listed_accounts_deployments_may_run_as_get_act_as_too() -> None:
+    # A deployment overriding `service_account_name` makes Cloud Run check act-as on that
+    # account: without a grant there, its runs fail with PERMISSION_DENIED.
+    other = f"etl-reader@{PROJECT}.iam.gserviceaccount.com"
+    compute = "123456789012-compute@developer.gserviceaccount.com"
+    run = run_pools(cloud_run_pool(act_as_service_accounts=[other, compute]))
+    grants = {inputs(r)["serviceAccountId"]: inputs(r) for r in run.find(ACCOUNT_MEMBER)}
+    assert set(grants) == {
+        f"projects/{PROJECT}/serviceAccounts/{RUNTIME_SA}",
+        f"projects/{PROJECT}/serviceAccounts/{other}",
+        f"projects/{PROJECT}/serviceAccounts/{compute}",
+    }
+    for grant in grants.values():
+        assert grant["role"] == "roles/iam.serviceAccountUser"
+        assert grant["member"] == f"serviceAccount:{PREFECT_SA}"
+    assert not [r for r in run.find(PROJECT_MEMBER) if "serviceAccountUser" in inputs(r)["role"]]
+
+
 def test_project_wide_act_as_is_opt_in() -> None:
     run = run_pools(cloud_run_pool(service_account_user_scope="project"))
     assert run.find(ACCOUNT_MEMBER) == []

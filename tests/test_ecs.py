@@ -316,7 +316,13 @@ def test_a_new_vpc_gets_public_subnets_in_three_zones_from_the_invoke(
         for token, args in default_run.invokes
         if token == "aws:index/getAvailabilityZones:getAvailabilityZones"
     ]
-    assert zone_invokes == [{"region": "us-east-1", "state": "available"}]
+    assert zone_invokes == [
+        {
+            "region": "us-east-1",
+            "state": "available",
+            "filters": [{"name": "zone-type", "values": ["availability-zone"]}],
+        }
+    ]
     vpc = default_run.one(VPC)
     vpc_id = outputs(vpc)["id"]
     assert inputs(vpc)["cidrBlock"] == "10.0.0.0/16"
@@ -327,6 +333,14 @@ def test_a_new_vpc_gets_public_subnets_in_three_zones_from_the_invoke(
     assert {s["vpcId"] for s in subnets.values()} == {vpc_id}
     cidrs = [ipaddress.ip_network(subnets[z]["cidrBlock"]) for z in sorted(subnets)]
     assert [str(c) for c in cidrs] == ["10.0.0.0/18", "10.0.64.0/18", "10.0.128.0/18"]
+
+
+def test_an_opted_in_local_zone_gets_no_subnet() -> None:
+    # The mocked account opted into us-west-2-lax-1a, which sorts before us-west-2a;
+    # Fargate does not run in Local Zones, so a subnet there would break every task.
+    run = run_pools(_ecs_pool(region="us-west-2"))
+    zones = sorted(inputs(s)["availabilityZone"] for s in run.find(SUBNET))
+    assert zones == ["us-west-2a", "us-west-2b", "us-west-2c"]
 
 
 def test_a_region_with_other_zone_names_uses_the_names_aws_lists() -> None:

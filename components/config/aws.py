@@ -322,6 +322,10 @@ class EcrSettings(ConfigModel):
     """Refuse to overwrite a pushed tag (off by default: many teams push `latest`)."""
     keep_last_images: int = Field(default=100, ge=1, le=10000)
     """A lifecycle policy expires all but the newest this many images."""
+    delete_images_on_destroy: bool = False
+    """Let `pulumi destroy` delete the repository with its images (ECR's force delete).
+    Off: the repository is protected, and destroy stops before deleting anything, naming
+    it (ECR would otherwise refuse to delete a repository with images, halfway)."""
 
 
 class EcsSettings(ConfigModel):

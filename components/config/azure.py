@@ -183,6 +183,10 @@ class AciSettings(ConfigModel):
     secret_generation: int = Field(default=1, ge=1)
     """Bump to rotate the client secret: a new one is created and put in the block, then
     the old one is deleted."""
+    delete_images_on_destroy: bool = False
+    """Let `pulumi destroy` delete the registry (and a created resource group) with its
+    images. Off: the registry is protected, and destroy stops before deleting anything,
+    naming it."""
     role: Literal["contributor", "least-privilege"] = "contributor"
     """What the app may do in the resource group: built-in Contributor, as the helper
     grants, or a custom role limited to container groups, deployments, reading the group
