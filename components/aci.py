@@ -31,6 +31,7 @@ from pulumi_azure_native import (
 from pushpools.components.config import PoolType
 from pushpools.components.config.azure import AciSettings
 from pushpools.components.naming import Naming
+from pushpools.components.pause import Pause
 from pushpools.components.pool_args import ArgsSpec
 from pushpools.components.pool_component import PoolComponent
 from pushpools.components.tagging import resource_labels
@@ -56,6 +57,10 @@ LEAST_PRIVILEGE_ACTIONS = (
 
 # Names that must be GUIDs are derived from what they are for, so reruns never churn.
 _PUSHPOOLS_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://pushpools.invalid/azure")
+
+# How long a new custom role definition gets to replicate before it is assigned; Azure
+# usually needs seconds, occasionally more (see components/pause.py).
+ROLE_REPLICATION_SECONDS = 60
 
 
 class AciPoolType(Enum):
@@ -325,7 +330,15 @@ class AciPushPool(PoolComponent):
             permissions=[{"actions": list(LEAST_PRIVILEGE_ACTIONS), "not_actions": []}],
             opts=opts,
         )
-        return role.id
+        # A new definition replicates before it can be assigned: the assignment reads the
+        # definition's ID through a pause that starts once the definition exists.
+        replicated = Pause(
+            f"{name}-aci-runner-role-replication",
+            after=role.id,
+            seconds=ROLE_REPLICATION_SECONDS,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return replicated.after
 
 
 def _built_in_role(azure: AciSettings, guid: str) -> str:
