@@ -14,9 +14,11 @@ engine wherever a lax mock would let a test pass falsely:
 from __future__ import annotations
 
 import asyncio
+import functools
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import pulumi
 from pulumi.runtime import mocks, rpc, settings
@@ -102,6 +104,30 @@ class DuplicateUrnError(Exception):
     """A program declared two resources with one URN, which the real engine refuses."""
 
 
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+
+def _own_loop(method: _Method) -> _Method:
+    """Run a monitor call that the SDK makes on a worker thread on a loop of its own, closed
+    after the call. Otherwise the SDK leaves one open loop per worker thread, and Python
+    closes it at exit, sometimes after its sockets: "Exception ignored ... Invalid file
+    descriptor: -1" on stderr of a successful plan."""
+
+    @functools.wraps(method)
+    def wrapper(self: Any, request: Any) -> Any:
+        if threading.current_thread() is threading.main_thread():
+            return method(self, request)
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        try:
+            return method(self, request)
+        finally:
+            asyncio.set_event_loop(None)
+            loop.close()
+
+    return cast(_Method, wrapper)
+
+
 class FaithfulMonitor(mocks.MockMonitor):
     """The SDK's mock monitor, plus the engine's secret rules and a record of the graph."""
 
@@ -110,6 +136,7 @@ class FaithfulMonitor(mocks.MockMonitor):
         self._run = run
         self._urns: set[str] = set()
 
+    @_own_loop
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
         if request.type == STACK_TYPE:
             return super().RegisterResource(request)
@@ -159,6 +186,11 @@ class FaithfulMonitor(mocks.MockMonitor):
 
         return resource_pb2.RegisterResourceResponse(urn=urn, id=id_ or "", object=obj)
 
+    @_own_loop
+    def ReadResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
+        return super().ReadResource(request)
+
+    @_own_loop
     def Invoke(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
         if request.tok != "pulumi:pulumi:getResource":
             self._run.invokes.append(

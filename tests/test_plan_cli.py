@@ -146,3 +146,11 @@ def test_a_gcp_only_stack_imports_no_other_cloud_sdk_and_no_prefect() -> None:
     assert "pulumi_gcp" in imported["top"]
     for other in ("pulumi_aws", "pulumi_azure_native", "pulumi_azuread", "prefect"):
         assert other not in imported["top"]
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_a_successful_plan_prints_nothing_on_stderr(stack: str) -> None:
+    # Not even asyncio's "Exception ignored ... Invalid file descriptor" at exit.
+    result = plan_cli("--stack", stack, "--json")
+    assert result.returncode == 0
+    assert result.stderr == ""

@@ -56,6 +56,7 @@ UNNAMED = frozenset(
         "gcp:serviceaccount/iAMMember:IAMMember",
         "gcp:serviceaccount/key:Key",
         "azuread:index/servicePrincipal:ServicePrincipal",
+        "pulumi-python:dynamic/pushpools:Pause",  # a wait inside the deployment
     }
 )
 
