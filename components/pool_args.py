@@ -35,9 +35,9 @@ class ComponentArgsError(pulumi.RunError):
     def __init__(self, component: str, problems: Sequence[str]) -> None:
         self.problems = list(problems)
         lines = "\n".join(f"  - {p}" for p in self.problems)
-        super().__init__(
-            f"invalid arguments for {component} ({len(self.problems)} problems):\n{lines}"
-        )
+        count = len(self.problems)
+        noun = "problem" if count == 1 else "problems"
+        super().__init__(f"invalid arguments for {component} ({count} {noun}):\n{lines}")
 
 
 @dataclass(frozen=True)
