@@ -5,8 +5,11 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pytest
+
 from pushpools.components.config.aws import EcsSettings
 from pushpools.components.config.azure import AciSettings, today_utc
+from pushpools.components.config.gcp import CloudRunSettings
 from pushpools.components.naming import NameRule, Naming, fit
 
 
@@ -71,3 +74,40 @@ def test_every_derived_azure_name_of_a_long_pool_name_is_one_azure_accepts() -> 
     assert str(names.registry).startswith("averylongpoolname")
     # Round trip: the config's own validators accept every derived name.
     AciSettings.model_validate({**settings.model_dump(), "names": names.model_dump()})
+
+
+TRICKY_POOL_NAMES = [
+    "a",
+    "1",
+    "9-lives",
+    "sg-pool",
+    "x" * 63,
+    "a-" * 31 + "b",
+    "prod-machine-learning-nightly-training-and-evaluation-pipeline",
+]
+
+
+@pytest.mark.parametrize("pool", TRICKY_POOL_NAMES)
+def test_every_derived_name_is_one_the_config_itself_accepts(pool: str) -> None:
+    gcp = CloudRunSettings.model_validate({"project": "acme-data-dev"})
+    aws = EcsSettings.model_validate({"region": "eu-west-1", "task_role": {}})
+    azure = AciSettings.model_validate(
+        {
+            "subscription_id": "6b1f3c2e-8d4a-4f7e-9a0b-2c5d7e9f1a3b",
+            "client_secret_expires_on": (today_utc() + timedelta(days=30)).isoformat(),
+        }
+    )
+    for settings in (gcp, aws, azure):
+        names = settings.resolve_names(pool, Naming.DERIVED).names
+        values = names.model_dump(exclude_none=True)
+        assert set(values) >= {"repository"} or "registry" in values
+        # Validating them as explicit names runs every rule of the cloud on them.
+        type(settings).model_validate({**settings.model_dump(), "names": values})
+
+
+def test_derived_names_of_two_pools_sharing_a_long_prefix_differ() -> None:
+    gcp = CloudRunSettings.model_validate({"project": "acme-data-dev"})
+    first = gcp.resolve_names("nightly-training-pipeline-europe", Naming.DERIVED).names
+    second = gcp.resolve_names("nightly-training-pipeline-asia", Naming.DERIVED).names
+    assert first.service_account != second.service_account
+    assert first.runtime_service_account != second.runtime_service_account
