@@ -30,6 +30,8 @@ from pulumi_azure_native import (
 
 from pushpools.components.config import PoolType
 from pushpools.components.config.azure import AciSettings
+from pushpools.components.naming import Naming
+from pushpools.components.pause import Pause
 from pushpools.components.pool_args import ArgsSpec
 from pushpools.components.pool_component import PoolComponent
 from pushpools.components.tagging import resource_labels
@@ -55,6 +57,10 @@ LEAST_PRIVILEGE_ACTIONS = (
 
 # Names that must be GUIDs are derived from what they are for, so reruns never churn.
 _PUSHPOOLS_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://pushpools.invalid/azure")
+
+# How long a new custom role definition gets to replicate before it is assigned; Azure
+# usually needs seconds, occasionally more (see components/pause.py).
+ROLE_REPLICATION_SECONDS = 60
 
 
 class AciPoolType(Enum):
@@ -94,20 +100,28 @@ class AciPushPoolArgs(TypedDict):
     existing_resource_group: NotRequired[str]
     """Use this existing resource group instead of creating one
     [azure.existing_resource_group]."""
+    naming: NotRequired[Naming]
+    """How unset physical names are made [naming]: `derived` from the pool's name (the
+    default; the `default` of each name below) or `helper`, the fixed names Prefect's
+    `--provision-infra` uses (the name after "helper:")."""
     resource_group_name: NotRequired[str]
-    """Resource group to create [azure.names.resource_group]; default
-    prefect-aci-push-pool-rg."""
+    """Resource group to create [azure.names.resource_group]; default `<name>-rg` (helper:
+    prefect-aci-push-pool-rg)."""
     app_registration_name: NotRequired[str]
     """Display name of the app registration Prefect signs in as
-    [azure.names.app_registration]; default prefect-aci-push-pool-app."""
+    [azure.names.app_registration]; default `<name>-prefect` (helper:
+    prefect-aci-push-pool-app)."""
     identity_name: NotRequired[str]
     """Managed identity the container groups pull images with [azure.names.identity];
-    default prefect-acr-identity."""
+    default `<name>-acr-identity` (helper: prefect-acr-identity)."""
     registry_name: NotRequired[str]
-    """Container registry, globally unique [azure.names.registry]; default `prefect` and a
-    hash of subscription, resource group and pool."""
+    """Container registry, globally unique [azure.names.registry]; default the name without
+    dashes (helper: `prefect`) and a hash of subscription, resource group and pool."""
     secret_generation: NotRequired[int]
     """Bump to rotate the client secret [azure.secret_generation]; default 1."""
+    delete_images_on_destroy: NotRequired[bool]
+    """Let `pulumi destroy` delete the registry with its images; default false: the
+    registry is protected [azure.delete_images_on_destroy]."""
     role: NotRequired[AciRole]
     """What Prefect's app may do in the resource group [azure.role]; default contributor."""
     labels: NotRequired[dict[str, str]]
@@ -123,6 +137,7 @@ ARGS = ArgsSpec(
         "location": "azure.location",
         "pool_type": "type",
         "credentials_block_name": "credentials_block_name",
+        "naming": "naming",
         "existing_resource_group": "azure.existing_resource_group",
         "resource_group_name": "azure.names.resource_group",
         "app_registration_name": "azure.names.app_registration",
@@ -130,6 +145,7 @@ ARGS = ArgsSpec(
         "registry_name": "azure.names.registry",
         "secret_generation": "azure.secret_generation",
         "role": "azure.role",
+        "delete_images_on_destroy": "azure.delete_images_on_destroy",
     },
 )
 
@@ -212,18 +228,20 @@ class AciPushPool(PoolComponent):
             opts=child,
         )
 
-        authorization.RoleAssignment(
-            f"{name}-run-container-groups",
-            # Another role is another assignment (they are immutable): a new name lets
-            # Pulumi create it before it deletes the old one.
-            role_assignment_name=_guid(azure, name, "run-container-groups", azure.role),
-            principal_id=self.service_principal.object_id,
-            # Skips the directory lookup that fails while a new principal replicates.
-            principal_type="ServicePrincipal",
-            role_definition_id=self._runner_role(name, azure, group_id, in_subscription),
-            scope=group_id,
-            description=f"Prefect runs flows of the work pool {name} as container groups",
-            opts=in_subscription,
+        self._granted(
+            authorization.RoleAssignment(
+                f"{name}-run-container-groups",
+                # Another role is another assignment (they are immutable): a new name lets
+                # Pulumi create it before it deletes the old one.
+                role_assignment_name=_guid(azure, name, "run-container-groups", azure.role),
+                principal_id=self.service_principal.object_id,
+                # Skips the directory lookup that fails while a new principal replicates.
+                principal_type="ServicePrincipal",
+                role_definition_id=self._runner_role(name, azure, group_id, in_subscription),
+                scope=group_id,
+                description=f"Prefect runs flows of the work pool {name} as container groups",
+                opts=in_subscription,
+            )
         )
 
         self.registry = containerregistry.Registry(
@@ -235,7 +253,11 @@ class AciPushPool(PoolComponent):
             # Images are pulled with the managed identity; no shared admin password.
             admin_user_enabled=False,
             tags=tags,
-            opts=in_subscription,
+            # Deleting a registry deletes its images: only when the stack says so.
+            opts=pulumi.ResourceOptions.merge(
+                in_subscription,
+                pulumi.ResourceOptions(protect=not azure.delete_images_on_destroy),
+            ),
         )
         self.identity = managedidentity.UserAssignedIdentity(
             f"{name}-acr-identity",
@@ -245,16 +267,18 @@ class AciPushPool(PoolComponent):
             tags=tags,
             opts=in_subscription,
         )
-        authorization.RoleAssignment(
-            f"{name}-acr-pull",
-            role_assignment_name=_guid(azure, name, "acr-pull"),
-            principal_id=self.identity.principal_id,
-            principal_type="ServicePrincipal",
-            role_definition_id=_built_in_role(azure, ACR_PULL_ROLE),
-            # This registry only: the identity can pull nothing else.
-            scope=self.registry.id,
-            description=f"Container groups of the work pool {name} pull flow images",
-            opts=in_subscription,
+        self._granted(
+            authorization.RoleAssignment(
+                f"{name}-acr-pull",
+                role_assignment_name=_guid(azure, name, "acr-pull"),
+                principal_id=self.identity.principal_id,
+                principal_type="ServicePrincipal",
+                role_definition_id=_built_in_role(azure, ACR_PULL_ROLE),
+                # This registry only: the identity can pull nothing else.
+                scope=self.registry.id,
+                description=f"Container groups of the work pool {name} pull flow images",
+                opts=in_subscription,
+            )
         )
 
         self.application_client_id = self.application.client_id
@@ -306,7 +330,15 @@ class AciPushPool(PoolComponent):
             permissions=[{"actions": list(LEAST_PRIVILEGE_ACTIONS), "not_actions": []}],
             opts=opts,
         )
-        return role.id
+        # A new definition replicates before it can be assigned: the assignment reads the
+        # definition's ID through a pause that starts once the definition exists.
+        replicated = Pause(
+            f"{name}-aci-runner-role-replication",
+            after=role.id,
+            seconds=ROLE_REPLICATION_SECONDS,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return replicated.after
 
 
 def _built_in_role(azure: AciSettings, guid: str) -> str:

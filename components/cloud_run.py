@@ -16,6 +16,7 @@ from pulumi_gcp import artifactregistry, projects, serviceaccount
 
 from pushpools.components.config import PoolType
 from pushpools.components.config.gcp import CloudRunSettings
+from pushpools.components.naming import Naming
 from pushpools.components.pool_args import ArgsSpec
 from pushpools.components.pool_component import PoolComponent
 from pushpools.components.tagging import resource_labels, slug
@@ -62,18 +63,28 @@ class CloudRunPushPoolArgs(TypedDict):
     credentials_block_name: NotRequired[str]
     """Name of the credentials block [credentials_block_name]; default
     `<name>-push-pool-credentials`, as Prefect's helper names it."""
+    naming: NotRequired[Naming]
+    """How unset physical names are made [naming]: `derived` from the pool's name (the
+    default; the `default` of each name below) or `helper`, the fixed names Prefect's
+    `--provision-infra` uses (the name after "helper:")."""
     service_account_name: NotRequired[str]
     """Account ID of the account Prefect acts as [gcp.names.service_account]; default
-    prefect-cloud-run."""
+    `<name>-prefect` (helper: prefect-cloud-run)."""
     runtime_service_account_name: NotRequired[str]
     """Account ID of the account the jobs run as [gcp.names.runtime_service_account];
-    default prefect-cloud-run-jobs."""
+    default `<name>-jobs` (helper: prefect-cloud-run-jobs)."""
     repository_name: NotRequired[str]
     """Artifact Registry repository for flow images [gcp.names.repository]; default
-    prefect-images."""
+    `<name>-images` (helper: prefect-images)."""
     service_account_user_scope: NotRequired[ServiceAccountUserScope]
     """Where Prefect's account may act as another account [gcp.service_account_user_scope];
     default runtime-account."""
+    act_as_service_accounts: NotRequired[list[str]]
+    """Emails of other accounts deployments may run as; Prefect's account may act as each
+    [gcp.act_as_service_accounts]."""
+    delete_images_on_destroy: NotRequired[bool]
+    """Let `pulumi destroy` delete the repository with its images; default false: the
+    repository is protected [gcp.delete_images_on_destroy]."""
     runtime_roles: NotRequired[list[str]]
     """Project roles for the runtime account, for what the flow code needs
     [gcp.runtime_roles]."""
@@ -97,11 +108,14 @@ ARGS = ArgsSpec(
         "region": "gcp.region",
         "pool_type": "type",
         "credentials_block_name": "credentials_block_name",
+        "naming": "naming",
         "service_account_name": "gcp.names.service_account",
         "runtime_service_account_name": "gcp.names.runtime_service_account",
         "repository_name": "gcp.names.repository",
         "service_account_user_scope": "gcp.service_account_user_scope",
         "runtime_roles": "gcp.runtime_roles",
+        "act_as_service_accounts": "gcp.act_as_service_accounts",
+        "delete_images_on_destroy": "gcp.delete_images_on_destroy",
         "delete_untagged_images_after_days": "gcp.delete_untagged_images_after_days",
         "enable_services": "gcp.enable_services",
         "key_generation": "gcp.key_generation",
@@ -144,7 +158,11 @@ class CloudRunPushPool(PoolComponent):
             description=f"Flow images for the Prefect work pool {name}",
             labels=labels,
             cleanup_policies=_cleanup_policies(gcp),
-            opts=after_services,
+            # Deleting a repository deletes its images: only when the stack says so.
+            opts=pulumi.ResourceOptions.merge(
+                after_services,
+                pulumi.ResourceOptions(protect=not gcp.delete_images_on_destroy),
+            ),
         )
 
         self.prefect_service_account = serviceaccount.Account(
@@ -165,36 +183,58 @@ class CloudRunPushPool(PoolComponent):
         )
         prefect_member = self.prefect_service_account.member
 
-        projects.IAMMember(
-            f"{name}-{slug(PREFECT_ROLE)}",
-            project=project,
-            role=PREFECT_ROLE,
-            member=prefect_member,
-            opts=child,
+        self._granted(
+            projects.IAMMember(
+                f"{name}-{slug(PREFECT_ROLE)}",
+                project=project,
+                role=PREFECT_ROLE,
+                member=prefect_member,
+                opts=child,
+            )
         )
         if gcp.service_account_user_scope == "runtime-account":
-            serviceaccount.IAMMember(
-                f"{name}-act-as-runtime",
-                service_account_id=self.runtime_service_account.name,
-                role=ACT_AS_ROLE,
-                member=prefect_member,
-                opts=child,
+            self._granted(
+                serviceaccount.IAMMember(
+                    f"{name}-act-as-runtime",
+                    service_account_id=self.runtime_service_account.name,
+                    role=ACT_AS_ROLE,
+                    member=prefect_member,
+                    opts=child,
+                )
             )
+            # Deployments that override `service_account_name` run as another account:
+            # Cloud Run checks act-as on that account, so each one listed gets it too.
+            for email in gcp.act_as_service_accounts:
+                self._granted(
+                    serviceaccount.IAMMember(
+                        f"{name}-act-as-{slug(email)}",
+                        service_account_id=pulumi.Output.from_input(project).apply(
+                            lambda p, e=email: f"projects/{p}/serviceAccounts/{e}"
+                        ),
+                        role=ACT_AS_ROLE,
+                        member=prefect_member,
+                        opts=child,
+                    )
+                )
         else:
-            projects.IAMMember(
-                f"{name}-{slug(ACT_AS_ROLE)}",
-                project=project,
-                role=ACT_AS_ROLE,
-                member=prefect_member,
-                opts=child,
+            self._granted(
+                projects.IAMMember(
+                    f"{name}-{slug(ACT_AS_ROLE)}",
+                    project=project,
+                    role=ACT_AS_ROLE,
+                    member=prefect_member,
+                    opts=child,
+                )
             )
         for role in gcp.runtime_roles:
-            projects.IAMMember(
-                f"{name}-runtime-{slug(role)}",
-                project=project,
-                role=role,
-                member=self.runtime_service_account.member,
-                opts=child,
+            self._granted(
+                projects.IAMMember(
+                    f"{name}-runtime-{slug(role)}",
+                    project=project,
+                    role=role,
+                    member=self.runtime_service_account.member,
+                    opts=child,
+                )
             )
 
         # A new keeper value replaces the key; Pulumi creates the new key (and updates

@@ -27,6 +27,7 @@ from pushpools.components.ecs_policies import (
     prefect_policy,
     task_trust_policy,
 )
+from pushpools.components.naming import Naming
 from pushpools.components.pool_args import ArgsSpec
 from pushpools.components.pool_component import PoolComponent
 from pushpools.components.tagging import resource_labels, slug
@@ -91,28 +92,36 @@ class EcsPushPoolArgs(TypedDict):
     credentials_block_name: NotRequired[str]
     """Name of the credentials block [credentials_block_name]; default
     `<name>-aws-credentials`, as Prefect's helper names it."""
+    naming: NotRequired[Naming]
+    """How unset physical names are made [naming]: `derived` from the pool's name (the
+    default; the `default` of each name below) or `helper`, the fixed names Prefect's
+    `--provision-infra` uses (the name after "helper:")."""
     execution_role_name: NotRequired[str]
     """IAM role the ECS agent pulls images and writes logs as [aws.names.execution_role];
-    default PrefectEcsTaskExecutionRole."""
+    default `<name>-execution-role` (helper: PrefectEcsTaskExecutionRole)."""
     task_role_name: NotRequired[str]
     """IAM role the flow code runs as, made only with `task_role` [aws.names.task_role];
-    default PrefectEcsTaskRole."""
+    default `<name>-task-role` (helper: PrefectEcsTaskRole)."""
     user_name: NotRequired[str]
-    """IAM user Prefect acts as [aws.names.user]; default prefect-ecs-user."""
+    """IAM user Prefect acts as [aws.names.user]; default `<name>-prefect` (helper:
+    prefect-ecs-user)."""
     policy_name: NotRequired[str]
     """IAM policy holding what Prefect may do [aws.names.policy]; default
-    prefect-ecs-policy."""
+    `<name>-prefect-policy` (helper: prefect-ecs-policy)."""
     cluster_name: NotRequired[str]
-    """ECS cluster [aws.names.cluster]; default prefect-ecs-cluster."""
+    """ECS cluster [aws.names.cluster]; default `<name>-cluster` (helper:
+    prefect-ecs-cluster)."""
     repository_name: NotRequired[str]
-    """ECR repository for flow images [aws.names.repository]; default prefect-flows."""
+    """ECR repository for flow images [aws.names.repository]; default `<name>-flows`
+    (helper: prefect-flows)."""
     security_group_name: NotRequired[str]
-    """Security group of the tasks [aws.names.security_group]; default
-    prefect-ecs-security-group."""
+    """Security group of the tasks [aws.names.security_group]; default `<name>-tasks`
+    (helper: prefect-ecs-security-group)."""
     log_group_name: NotRequired[str]
     """CloudWatch log group of the tasks [aws.names.log_group]; default `/ecs/<cluster>`."""
     vpc_name: NotRequired[str]
-    """`Name` tag of a VPC the pool creates [aws.names.vpc]; default prefect-ecs-vpc."""
+    """`Name` tag of a VPC the pool creates [aws.names.vpc]; default `<name>-vpc` (helper:
+    prefect-ecs-vpc)."""
     vpc_id: NotRequired[pulumi.Input[str]]
     """An existing VPC to run the tasks in [aws.network.vpc_id]; default: a new VPC. May
     come from another resource."""
@@ -135,6 +144,9 @@ class EcsPushPoolArgs(TypedDict):
     """Refuse to overwrite a pushed image tag [aws.ecr.immutable_tags]; default false."""
     ecr_keep_last_images: NotRequired[int]
     """Expire all but the newest this many images [aws.ecr.keep_last_images]; default 100."""
+    ecr_delete_images_on_destroy: NotRequired[bool]
+    """Let `pulumi destroy` delete the repository with its images; default false: the
+    repository is protected [aws.ecr.delete_images_on_destroy]."""
     attach_ecs_full_access: NotRequired[bool]
     """Also attach the broad AmazonECS_FullAccess to Prefect's user
     [aws.attach_ecs_full_access]; default false."""
@@ -153,6 +165,7 @@ ARGS = ArgsSpec(
         "region": "aws.region",
         "pool_type": "type",
         "credentials_block_name": "credentials_block_name",
+        "naming": "naming",
         "execution_role_name": "aws.names.execution_role",
         "task_role_name": "aws.names.task_role",
         "user_name": "aws.names.user",
@@ -172,6 +185,7 @@ ARGS = ArgsSpec(
         "task_role": "aws.task_role",
         "ecr_immutable_tags": "aws.ecr.immutable_tags",
         "ecr_keep_last_images": "aws.ecr.keep_last_images",
+        "ecr_delete_images_on_destroy": "aws.ecr.delete_images_on_destroy",
         "attach_ecs_full_access": "aws.attach_ecs_full_access",
         "existing_user_name": "aws.existing_user_name",
         "key_generation": "aws.key_generation",
@@ -223,29 +237,44 @@ class EcsPushPool(PoolComponent):
             tags=tags,
             opts=child,
         )
-        iam.RolePolicyAttachment(
-            f"{name}-execution-role-policy",
-            role=self.execution_role.name,
-            policy_arn=EXECUTION_ROLE_POLICY_ARN,
-            opts=child,
+        self._granted(
+            iam.RolePolicyAttachment(
+                f"{name}-execution-role-policy",
+                role=self.execution_role.name,
+                policy_arn=EXECUTION_ROLE_POLICY_ARN,
+                opts=child,
+            )
         )
-        iam.RolePolicy(
-            f"{name}-execution-role-logs",
-            role=self.execution_role.name,
-            name="create-log-group",
-            policy=self.log_group.arn.apply(lambda arn: json.dumps(execution_role_log_policy(arn))),
-            opts=child,
+        self._granted(
+            iam.RolePolicy(
+                f"{name}-execution-role-logs",
+                role=self.execution_role.name,
+                name="create-log-group",
+                policy=self.log_group.arn.apply(
+                    lambda arn: json.dumps(execution_role_log_policy(arn))
+                ),
+                opts=child,
+            )
         )
-        self.task_role = _task_role(name, aws, tags, child) if aws.task_role else None
+        self.task_role = None
+        if aws.task_role:
+            self.task_role, attachments = _task_role(name, aws, tags, child)
+            self.grants += attachments
 
         self.repository = ecr.Repository(
             f"{name}-images",
             name=aws.names.repository,
             image_scanning_configuration={"scan_on_push": True},
             image_tag_mutability="IMMUTABLE" if aws.ecr.immutable_tags else "MUTABLE",
+            # ECR refuses to delete a repository with images, which would stop a destroy
+            # halfway: either delete them too (opt-in) or protect the repository, so that
+            # destroy stops before it deletes anything.
+            force_delete=aws.ecr.delete_images_on_destroy,
             region=region,
             tags=tags,
-            opts=child,
+            opts=pulumi.ResourceOptions.merge(
+                child, pulumi.ResourceOptions(protect=not aws.ecr.delete_images_on_destroy)
+            ),
         )
         ecr.LifecyclePolicy(
             f"{name}-images-lifecycle",
@@ -263,15 +292,17 @@ class EcsPushPool(PoolComponent):
             tags=tags,
             opts=child,
         )
-        ecs.ClusterCapacityProviders(
-            f"{name}-capacity-providers",
-            cluster_name=self.cluster.name,
-            capacity_providers=["FARGATE", "FARGATE_SPOT"],
-            default_capacity_provider_strategies=[
-                {"capacity_provider": aws.launch_type, "weight": 1}
-            ],
-            region=region,
-            opts=child,
+        self._granted(
+            ecs.ClusterCapacityProviders(
+                f"{name}-capacity-providers",
+                cluster_name=self.cluster.name,
+                capacity_providers=["FARGATE", "FARGATE_SPOT"],
+                default_capacity_provider_strategies=[
+                    {"capacity_provider": aws.launch_type, "weight": 1}
+                ],
+                region=region,
+                opts=child,
+            )
         )
 
         # An existing VPC and its subnets may be other resources' outputs: from the args.
@@ -335,18 +366,22 @@ class EcsPushPool(PoolComponent):
             tags=tags,
             opts=child,
         )
-        iam.UserPolicyAttachment(
-            f"{name}-prefect-policy-attachment",
-            user=user_name,
-            policy_arn=self.prefect_policy.arn,
-            opts=child,
+        self._granted(
+            iam.UserPolicyAttachment(
+                f"{name}-prefect-policy-attachment",
+                user=user_name,
+                policy_arn=self.prefect_policy.arn,
+                opts=child,
+            )
         )
         if aws.attach_ecs_full_access:
-            iam.UserPolicyAttachment(
-                f"{name}-ecs-full-access",
-                user=user_name,
-                policy_arn=ECS_FULL_ACCESS_POLICY_ARN,
-                opts=child,
+            self._granted(
+                iam.UserPolicyAttachment(
+                    f"{name}-ecs-full-access",
+                    user=user_name,
+                    policy_arn=ECS_FULL_ACCESS_POLICY_ARN,
+                    opts=child,
+                )
             )
         # The generation is in the name: bumping it declares a new key, which Pulumi creates
         # (and hands to the block) before it deletes the key that left the program.
@@ -394,7 +429,8 @@ class EcsPushPool(PoolComponent):
 
 def _task_role(
     name: str, aws: EcsSettings, tags: dict[str, str], opts: pulumi.ResourceOptions
-) -> iam.Role:
+) -> tuple[iam.Role, list[pulumi.Resource]]:
+    """The flow code's role, and its policy attachments (grants)."""
     assert aws.task_role is not None
     role = iam.Role(
         f"{name}-task-role",
@@ -404,14 +440,16 @@ def _task_role(
         tags=tags,
         opts=opts,
     )
-    for arn in aws.task_role.managed_policy_arns:
+    attachments: list[pulumi.Resource] = [
         iam.RolePolicyAttachment(
             f"{name}-task-role-{slug(arn.removeprefix('arn:aws:iam::'))}",
             role=role.name,
             policy_arn=arn,
             opts=opts,
         )
-    return role
+        for arn in aws.task_role.managed_policy_arns
+    ]
+    return role, attachments
 
 
 def _lifecycle_policy(keep_last: int) -> dict[str, Any]:
@@ -439,7 +477,13 @@ def _new_network(
     region = aws.region
     zones = sorted(
         get_availability_zones(
-            state="available", region=region, opts=pulumi.InvokeOptions(parent=parent)
+            state="available",
+            # Standard zones only: Local and Wavelength Zones an account opted into are
+            # listed too (and sort first by name), but Fargate does not run there. The
+            # `zone-type` filter of DescribeAvailabilityZones (EC2 API reference).
+            filters=[{"name": "zone-type", "values": ["availability-zone"]}],
+            region=region,
+            opts=pulumi.InvokeOptions(parent=parent),
         ).names
     )[:MAX_ZONES]
     if not zones:
@@ -447,7 +491,7 @@ def _new_network(
     cidr = ipaddress.IPv4Network(aws.network.new_vpc_cidr)
     # Quarters of the VPC: three for the zones, one left for later.
     subnet_cidrs = list(cidr.subnets(prefixlen_diff=2))
-    named = aws.names.vpc
+    named = str(aws.names.vpc)  # resolved by the config layer
 
     vpc = ec2.Vpc(
         f"{name}-vpc",

@@ -35,9 +35,9 @@ class ComponentArgsError(pulumi.RunError):
     def __init__(self, component: str, problems: Sequence[str]) -> None:
         self.problems = list(problems)
         lines = "\n".join(f"  - {p}" for p in self.problems)
-        super().__init__(
-            f"invalid arguments for {component} ({len(self.problems)} problems):\n{lines}"
-        )
+        count = len(self.problems)
+        noun = "problem" if count == 1 else "problems"
+        super().__init__(f"invalid arguments for {component} ({count} {noun}):\n{lines}")
 
 
 @dataclass(frozen=True)
@@ -122,8 +122,7 @@ def validate_args(
             label,
             [f"args.pool_type: {validated.type.value!r} is not a pool type of this component"],
         )
-    # The one place where physical names get their defaults from the pool's name and the
-    # naming settings: `settings.resolve_names(pool_name, naming)` goes here.
+    # Physical names are resolved (derived or the helper's) by the pool model itself.
     return validated, dict(stack.labels)
 
 

@@ -17,6 +17,7 @@ from pushpools.components.config import PoolConfig, PoolType
 from pushpools.components.pool_args import ArgsSpec, validate_args
 
 SettingsT = TypeVar("SettingsT")
+ResourceT = TypeVar("ResourceT", bound=pulumi.Resource)
 PACKAGE = "pushpools"
 """The package name other languages know the components by."""
 _SERVED = ContextVar("pushpools_served_to_other_languages", default=False)
@@ -92,6 +93,10 @@ class PoolComponent(pulumi.ComponentResource):
         super().__init__(type_token, name, {}, opts)
         self.block_to_register: CredentialsBlock | None = None
         """The block for the Prefect registration (plain Python; None: the pool needs none)."""
+        self.grants: list[pulumi.Resource] = []
+        """Every grant of the pool (bindings, attachments, role assignments, capacity
+        providers): its Prefect objects wait for all of them, so that a failed grant stops
+        registration and Prefect never points at an identity that cannot act yet."""
 
     @property
     def pool_name(self) -> str:
@@ -106,6 +111,11 @@ class PoolComponent(pulumi.ComponentResource):
         """The validated settings (an Output-valued arg holds a stand-in here: read those
         from the args)."""
         return self._pool
+
+    def _granted(self, grant: ResourceT) -> ResourceT:
+        """Record a grant the pool's Prefect objects must wait for."""
+        self.grants.append(grant)
+        return grant
 
     def _cloud_settings(self, settings_type: type[SettingsT]) -> SettingsT:
         """The pool's section for its cloud (the args' validation guarantees it is there)."""

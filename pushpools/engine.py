@@ -10,14 +10,17 @@ engine wherever a lax mock would let a test pass falsely:
 - inputs are recorded under their wire (camelCase) names, as providers receive them;
 - each resource's dependencies are recorded as the request carries them, so the plan
   knows the order `pulumi up` must create things in.
+- two resources with one URN (type, name and parent) fail the run, as `pulumi up` fails.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import pulumi
 from pulumi.runtime import mocks, rpc, settings
@@ -45,6 +48,8 @@ class Registration:
     """URNs this resource waits for, as the request names them (`dependsOn`, the
     resources its inputs' Outputs came from, an explicit provider), sorted; the parent
     is not among them."""
+    protect: bool = False
+    """Whether `pulumi destroy` refuses to delete it."""
 
 
 @dataclass
@@ -99,17 +104,51 @@ def contains_secret(value: Any) -> bool:
     return False
 
 
+class DuplicateUrnError(Exception):
+    """A program declared two resources with one URN, which the real engine refuses."""
+
+
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+
+def _own_loop(method: _Method) -> _Method:
+    """Run a monitor call that the SDK makes on a worker thread on a loop of its own, closed
+    after the call. Otherwise the SDK leaves one open loop per worker thread, and Python
+    closes it at exit, sometimes after its sockets: "Exception ignored ... Invalid file
+    descriptor: -1" on stderr of a successful plan."""
+
+    @functools.wraps(method)
+    def wrapper(self: Any, request: Any) -> Any:
+        if threading.current_thread() is threading.main_thread():
+            return method(self, request)
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        try:
+            return method(self, request)
+        finally:
+            asyncio.set_event_loop(None)
+            loop.close()
+
+    return cast(_Method, wrapper)
+
+
 class FaithfulMonitor(mocks.MockMonitor):
     """The SDK's mock monitor, plus the engine's secret rules and a record of the graph."""
 
     def __init__(self, provider_mocks: ProviderMocks, run: ProgramRun) -> None:
         super().__init__(provider_mocks)
         self._run = run
+        self._urns: set[str] = set()
 
+    @_own_loop
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
         if request.type == STACK_TYPE:
             return super().RegisterResource(request)
         urn = self.make_urn(request.parent, request.type, request.name)
+        if urn in self._urns:
+            # The real engine refuses the whole `pulumi up` for this (a program error).
+            raise DuplicateUrnError(f"Duplicate resource URN '{urn}'; try giving it a unique name")
+        self._urns.add(urn)
         inputs = rpc.deserialize_properties(request.object)
         resource_args = mocks.MockResourceArgs(
             typ=request.type,
@@ -132,6 +171,7 @@ class FaithfulMonitor(mocks.MockMonitor):
                 inputs=inputs,
                 outputs=state,
                 dependencies=_dependencies(request),
+                protect=bool(request.protect),
             )
         )
         obj = _sync_await(rpc.serialize_properties(state, {}))
@@ -139,6 +179,11 @@ class FaithfulMonitor(mocks.MockMonitor):
 
         return resource_pb2.RegisterResourceResponse(urn=urn, id=id_ or "", object=obj)
 
+    @_own_loop
+    def ReadResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
+        return super().ReadResource(request)
+
+    @_own_loop
     def Invoke(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
         if request.tok != "pulumi:pulumi:getResource":
             self._run.invokes.append(
@@ -202,9 +247,26 @@ def run_program(
         mocks_, project=project, stack=stack, preview=False, monitor=FaithfulMonitor(mocks_, run)
     )
     pulumi.runtime.set_all_config(dict(config), list(secret_keys))
-    _sync_await(run_pulumi_func(lambda: _run_quietly(program)))
-    run.outputs = _resolve_stack_outputs()
+    try:
+        _sync_await(run_pulumi_func(lambda: _run_quietly(program)))
+        run.outputs = _resolve_stack_outputs()
+    finally:
+        _close(loop)
     return run
+
+
+def _close(loop: asyncio.AbstractEventLoop) -> None:
+    """Close the run's loop now. A loop left open is closed by the garbage collector, at
+    a moment when its self-pipe may be gone already: asyncio then prints "Exception
+    ignored ... Invalid file descriptor: -1" on stderr of a run that succeeded."""
+    pending = asyncio.all_tasks(loop)
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    loop.run_until_complete(loop.shutdown_asyncgens())
+    asyncio.set_event_loop(None)
+    loop.close()
 
 
 def _resolve_stack_outputs() -> dict[str, Any]:

@@ -106,20 +106,36 @@ def test_outputs_carry_what_prefect_needs_and_the_block_is_secret() -> None:
     assert block["template_variable"] == "credentials"
     assert block["data"]["project"] == PROJECT
     assert "private_key" in block["data"]["service_account_info"]
-    runtime = f"prefect-cloud-run-jobs@{PROJECT}.iam.gserviceaccount.com"
+    runtime = f"ml-jobs@{PROJECT}.iam.gserviceaccount.com"
     assert outputs["template_defaults"] == {
         "region": "europe-west1",
         "service_account_name": runtime,
     }
-    assert outputs["image_namespace"] == f"europe-west1-docker.pkg.dev/{PROJECT}/prefect-images"
-    assert outputs["image_reference"].endswith("/prefect-images/<image>:<tag>")
+    assert outputs["image_namespace"] == f"europe-west1-docker.pkg.dev/{PROJECT}/ml-images"
+    assert outputs["image_reference"].endswith("/ml-images/<image>:<tag>")
     assert outputs["work_pool_name"] == "ml"
     assert outputs["work_pool_type"] == "cloud-run:push"
     assert outputs["runtime_service_account_email"] == runtime
-    assert outputs["prefect_service_account_email"].startswith("prefect-cloud-run@")
+    assert outputs["prefect_service_account_email"].startswith("ml-prefect@")
     for name, value in outputs.items():
         if name != "credentials_block":
             assert not is_secret(value), name
+
+
+def test_the_naming_arg_gives_the_helpers_names_and_a_name_given_wins() -> None:
+    from pushpools.components.cloud_run import CloudRunPushPool
+    from pushpools.components.naming import Naming
+
+    def program() -> None:
+        CloudRunPushPool(
+            "ml", {"project": PROJECT, "naming": Naming.HELPER, "repository_name": "flows"}
+        )
+
+    declared = run(program)
+    accounts = {inputs(r)["accountId"] for r in declared.find("gcp:serviceaccount/account:Account")}
+    assert accounts == {"prefect-cloud-run", "prefect-cloud-run-jobs"}
+    repository = declared.one("gcp:artifactregistry/repository:Repository")
+    assert inputs(repository)["repositoryId"] == "flows"
 
 
 def test_a_project_made_elsewhere_passes_through_as_an_output() -> None:

@@ -203,12 +203,12 @@ def test_the_pure_policy_functions_match_what_the_program_declares(run: ProgramR
     scope = PoolScope(
         region="eu-west-1",
         account_id="123456789012",
-        cluster_name="prefect-ecs-cluster",
-        cluster_arn="arn:aws:ecs:eu-west-1:123456789012:cluster/prefect-ecs-cluster",
+        cluster_name="dev-ecs-cluster",
+        cluster_arn="arn:aws:ecs:eu-west-1:123456789012:cluster/dev-ecs-cluster",
         task_family_prefix="prefect_dev-ecs_",
-        log_group_arn="arn:aws:logs:eu-west-1:123456789012:log-group:/ecs/prefect-ecs-cluster",
+        log_group_arn="arn:aws:logs:eu-west-1:123456789012:log-group:/ecs/dev-ecs-cluster",
         vpc_id=vpc_id,
-        pass_role_arns=("arn:aws:iam::123456789012:role/PrefectEcsTaskExecutionRole",),
+        pass_role_arns=("arn:aws:iam::123456789012:role/dev-ecs-execution-role",),
     )
     assert document == prefect_policy(scope)
     logs = json.loads(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 
 import pulumi
 import pytest
@@ -10,7 +11,7 @@ from pulumi.runtime import mocks, settings
 from pulumi.runtime.sync_await import _sync_await
 from pulumi_gcp import serviceaccount
 
-from pushpools.engine import ProgramRun, is_secret, run_program
+from pushpools.engine import DuplicateUrnError, ProgramRun, is_secret, run_program
 from pushpools.provider_mocks import ProviderMocks, UnmockedError
 
 
@@ -116,3 +117,45 @@ def test_unmocked_error_is_raised_by_the_provider_mocks_directly() -> None:
     args = mocks.MockResourceArgs(typ="nope:x/y:Z", name="n", inputs={}, custom=True)
     with pytest.raises(UnmockedError):
         ProviderMocks().new_resource(args)
+
+
+def test_two_resources_with_one_urn_fail_the_run_as_the_engine_refuses_them() -> None:
+    def program() -> None:
+        serviceaccount.Account("sa", account_id="prefect-x", project="acme-proj")
+        serviceaccount.Account("sa", account_id="prefect-y", project="acme-proj")
+
+    with pytest.raises(DuplicateUrnError, match=r"Duplicate resource URN 'urn:pulumi:s::p::"):
+        _run(program)
+
+
+def test_one_name_under_two_parents_of_one_type_is_one_urn_too() -> None:
+    # A URN holds the parent's type, not its name: children of two pools need names of
+    # their own (hence `<pool>-...` logical names).
+    def program() -> None:
+        for pool in ("one", "two"):
+            serviceaccount.Account(
+                "sa",
+                account_id=f"{pool}-prefect",
+                project="acme-proj",
+                opts=pulumi.ResourceOptions(
+                    parent=pulumi.ComponentResource("test:index:Pool", pool)
+                ),
+            )
+
+    with pytest.raises(DuplicateUrnError, match=r"test:index:Pool\$gcp:serviceaccount"):
+        _run(program)
+
+
+def test_a_run_leaves_no_event_loop_open() -> None:
+    # An open loop is closed by the garbage collector later, which can print "Exception
+    # ignored ... Invalid file descriptor: -1" on stderr of a successful plan.
+    before = set(map(id, _open_loops()))
+    _run(_key_program)
+    assert [loop for loop in _open_loops() if id(loop) not in before] == []
+
+
+def _open_loops() -> list[asyncio.AbstractEventLoop]:
+    gc.collect()
+    return [
+        o for o in gc.get_objects() if isinstance(o, asyncio.BaseEventLoop) and not o.is_closed()
+    ]

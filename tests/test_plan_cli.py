@@ -40,7 +40,7 @@ def test_text_plan_says_it_is_offline_and_lists_every_resource(dev_text, dev_jso
 def test_text_plan_shows_grants_with_their_scope(dev_text) -> None:
     assert "role: roles/run.developer" in dev_text
     assert "role: roles/iam.serviceAccountUser" in dev_text
-    assert "serviceAccountId: projects/acme-data-dev/serviceAccounts/prefect-cloud-run-jobs@" in (
+    assert "serviceAccountId: projects/acme-data-dev/serviceAccounts/dev-cloud-run-jobs@" in (
         dev_text
     )
 
@@ -146,3 +146,11 @@ def test_a_gcp_only_stack_imports_no_other_cloud_sdk_and_no_prefect() -> None:
     assert "pulumi_gcp" in imported["top"]
     for other in ("pulumi_aws", "pulumi_azure_native", "pulumi_azuread", "prefect"):
         assert other not in imported["top"]
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_a_successful_plan_prints_nothing_on_stderr(stack: str) -> None:
+    # Not even asyncio's "Exception ignored ... Invalid file descriptor" at exit.
+    result = plan_cli("--stack", stack, "--json")
+    assert result.returncode == 0
+    assert result.stderr == ""

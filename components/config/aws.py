@@ -9,7 +9,9 @@ from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from pushpools.components.config.base import ConfigModel
+from pushpools.components.config.base import ConfigModel, refuse_repeats
+from pushpools.components.naming import NameRule, Naming, fill_names
+from pushpools.components.tagging import slug
 
 # The commercial partition (`aws`): every ARN pushpools writes assumes it. China, GovCloud
 # and the sovereign partitions need other ARNs and other credentials.
@@ -52,6 +54,15 @@ AWS_REGIONS = frozenset(
     ]
 )
 
+# Region prefixes of the other partitions, which a close match must not paper over
+# ("us-gov-west-1" is not a typo of "us-west-1").
+_OTHER_PARTITIONS = (
+    ("us-gov-", "AWS GovCloud (partition aws-us-gov)"),
+    ("cn-", "AWS China (partition aws-cn)"),
+    ("us-iso", "an AWS isolated partition"),
+    ("eusc-", "the AWS European Sovereign Cloud (partition aws-eusc)"),
+)
+
 # The only values CloudWatch Logs' PutRetentionPolicy accepts.
 LOG_RETENTION_DAYS = (
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
@@ -80,50 +91,76 @@ def _iam_name(value: str, what: str, max_length: int) -> str:
     return value
 
 
-class EcsNames(ConfigModel):
-    """Physical names; the defaults are the ones Prefect's `--provision-infra` uses.
+# The names Prefect's `--provision-infra` helper gives (`naming: helper`).
+HELPER_NAMES = {
+    "execution_role": "PrefectEcsTaskExecutionRole",
+    "task_role": "PrefectEcsTaskRole",
+    "user": "prefect-ecs-user",
+    "policy": "prefect-ecs-policy",
+    "cluster": "prefect-ecs-cluster",
+    "repository": "prefect-flows",
+    "security_group": "prefect-ecs-security-group",
+    "vpc": "prefect-ecs-vpc",
+}
+# Derived names (`naming: derived`, the default): the pool's name and a suffix, within
+# each name's length limit (IAM roles and users 64, policies 128, tag values 256).
+_DERIVED = {
+    "execution_role": ("{pool}-execution-role", NameRule(64)),
+    "task_role": ("{pool}-task-role", NameRule(64)),
+    "user": ("{pool}-prefect", NameRule(64)),
+    "policy": ("{pool}-prefect-policy", NameRule(128)),
+    "cluster": ("{pool}-cluster", NameRule(255)),
+    "repository": ("{pool}-flows", NameRule(256)),
+    "security_group": ("{pool}-tasks", NameRule(255, refused_prefix="sg-")),
+    "vpc": ("{pool}-vpc", NameRule(256)),
+}
 
-    IAM names are unique per AWS account and the others per region, so a second ECS pool
-    in the same account needs its own names here (the stack config check says which).
+
+class EcsNames(ConfigModel):
+    """Physical names. Unset ones are derived from the pool's name (`naming: derived`,
+    e.g. `<pool>-cluster`) or are the helper's (`naming: helper`).
+
+    IAM names are unique per AWS account and the others per region; the stack config check
+    says which of them two pools of one stack would share.
     """
 
-    execution_role: str = "PrefectEcsTaskExecutionRole"
+    execution_role: str | None = None
     """IAM role the ECS agent uses to pull images and write logs."""
-    task_role: str = "PrefectEcsTaskRole"
+    task_role: str | None = None
     """IAM role the flow code runs as; created only with a `task_role` section."""
-    user: str = "prefect-ecs-user"
+    user: str | None = None
     """IAM user Prefect acts as; its access key goes into the credentials block."""
-    policy: str = "prefect-ecs-policy"
+    policy: str | None = None
     """Customer-managed IAM policy holding what Prefect may do."""
-    cluster: str = "prefect-ecs-cluster"
-    repository: str = "prefect-flows"
+    cluster: str | None = None
+    repository: str | None = None
     """ECR repository for flow images."""
-    security_group: str = "prefect-ecs-security-group"
+    security_group: str | None = None
     log_group: str | None = None
     """CloudWatch log group of the pool's tasks; default `/ecs/<cluster>` (the helper makes
     none, and the worker's own default, `prefect`, is shared by every pool)."""
-    vpc: str = "prefect-ecs-vpc"
-    """`Name` tag of a VPC pushpools creates, as the helper tags it."""
+    vpc: str | None = None
+    """`Name` tag of a VPC pushpools creates."""
 
     @field_validator("execution_role", "task_role")
     @classmethod
-    def _role(cls, value: str) -> str:
-        return _iam_name(value, "role", 64)
+    def _role(cls, value: str | None) -> str | None:
+        return None if value is None else _iam_name(value, "role", 64)
 
     @field_validator("user")
     @classmethod
-    def _user(cls, value: str) -> str:
-        return _iam_name(value, "user", 64)
+    def _user(cls, value: str | None) -> str | None:
+        return None if value is None else _iam_name(value, "user", 64)
 
     @field_validator("policy")
     @classmethod
-    def _policy(cls, value: str) -> str:
-        return _iam_name(value, "policy", 128)
+    def _policy(cls, value: str | None) -> str | None:
+        return None if value is None else _iam_name(value, "policy", 128)
 
     @field_validator("cluster")
     @classmethod
-    def _cluster(cls, value: str) -> str:
-        if not _CLUSTER_NAME.match(value):
+    def _cluster(cls, value: str | None) -> str | None:
+        if value is not None and not _CLUSTER_NAME.match(value):
             raise ValueError(
                 f"{value!r} is not a valid ECS cluster name; allowed: 1-255 letters, digits, "
                 "hyphens and underscores"
@@ -132,8 +169,8 @@ class EcsNames(ConfigModel):
 
     @field_validator("repository")
     @classmethod
-    def _repository(cls, value: str) -> str:
-        if not (_REPOSITORY_NAME.match(value) and 2 <= len(value) <= 256):
+    def _repository(cls, value: str | None) -> str | None:
+        if value is not None and not (_REPOSITORY_NAME.match(value) and 2 <= len(value) <= 256):
             raise ValueError(
                 f"{value!r} is not a valid ECR repository name; allowed: 2-256 lowercase "
                 "letters and digits, separated by '.', '_', '__', '-' or '/' "
@@ -143,7 +180,9 @@ class EcsNames(ConfigModel):
 
     @field_validator("security_group")
     @classmethod
-    def _security_group(cls, value: str) -> str:
+    def _security_group(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         if value.lower().startswith("sg-") or not _SECURITY_GROUP_NAME.match(value):
             raise ValueError(
                 f"{value!r} is not a valid security group name; allowed: 1-255 letters, "
@@ -194,8 +233,7 @@ class EcsNetwork(ConfigModel):
             raise ValueError(
                 f"{bad[0]!r} is not a subnet ID; allowed: 'subnet-' and 8 or 17 hex digits"
             )
-        if len(set(value)) != len(value):
-            raise ValueError(f"{value!r} names a subnet twice")
+        refuse_repeats(value, "subnet")
         if "vpc_id" not in info.data:  # vpc_id itself is invalid, and reported
             return value
         vpc_id = info.data["vpc_id"]
@@ -224,8 +262,16 @@ class EcsNetwork(ConfigModel):
         try:
             network = ipaddress.IPv4Network(value)
         except ValueError:
+            try:
+                # Host bits set (10.20.1.0/16): the network it lies in is the likely intent.
+                meant = str(ipaddress.IPv4Network(value, strict=False))
+            except ValueError:
+                raise ValueError(
+                    f"{value!r} is not an IPv4 network in CIDR notation (e.g. '10.0.0.0/16')"
+                ) from None
             raise ValueError(
-                f"{value!r} is not an IPv4 network in CIDR notation (e.g. '10.0.0.0/16')"
+                f"{value!r} has host bits set, so it is not a network address; "
+                f"did you mean {meant!r}?"
             ) from None
         if not 16 <= network.prefixlen <= 24:
             raise ValueError(
@@ -270,8 +316,7 @@ def valid_managed_policy_arns(value: list[str]) -> list[str]:
             f"{bad[0]!r} is not an IAM managed policy ARN; allowed: "
             "arn:aws:iam::aws:policy/<name> or arn:aws:iam::<12-digit account>:policy/<name>"
         )
-    if len(set(value)) != len(value):
-        raise ValueError(f"{value!r} names a policy twice")
+    refuse_repeats(value, "policy", fold=slug)
     return value
 
 
@@ -282,6 +327,10 @@ class EcrSettings(ConfigModel):
     """Refuse to overwrite a pushed tag (off by default: many teams push `latest`)."""
     keep_last_images: int = Field(default=100, ge=1, le=10000)
     """A lifecycle policy expires all but the newest this many images."""
+    delete_images_on_destroy: bool = False
+    """Let `pulumi destroy` delete the repository with its images (ECR's force delete).
+    Off: the repository is protected, and destroy stops before deleting anything, naming
+    it (ECR would otherwise refuse to delete a repository with images, halfway)."""
 
 
 class EcsSettings(ConfigModel):
@@ -312,6 +361,13 @@ class EcsSettings(ConfigModel):
     @field_validator("region")
     @classmethod
     def _region(cls, value: str) -> str:
+        partition = next((p for prefix, p in _OTHER_PARTITIONS if value.startswith(prefix)), None)
+        if partition is not None:
+            raise ValueError(
+                f"{value!r} is in {partition}, which pushpools does not support (its ARNs, "
+                "endpoints and credentials differ); allowed: a region of the commercial "
+                "partition: " + ", ".join(sorted(AWS_REGIONS))
+            )
         if value not in AWS_REGIONS:
             hint = get_close_matches(value, AWS_REGIONS, n=1)
             did_you_mean = f" (did you mean {hint[0]!r}?)" if hint else ""
@@ -338,18 +394,38 @@ class EcsSettings(ConfigModel):
         return None if value is None else _iam_name(value, "user", 64)
 
     @model_validator(mode="after")
-    def _roles_differ(self) -> EcsSettings:
-        if self.task_role is not None and _same_iam_name(
-            self.names.task_role, self.names.execution_role
-        ):
+    def _one_user(self) -> EcsSettings:
+        if self.existing_user_name is not None and self.names.user is not None:
             raise ValueError(
-                f"names.task_role {self.names.task_role!r} is also the execution role's name; "
-                "the flow code's role must be its own"
+                f"names.user {self.names.user!r} is set next to existing_user_name "
+                f"{self.existing_user_name!r}, which means no user is created; give either "
+                "existing_user_name (use a user) or names.user (create one), not both"
             )
         return self
 
+    @model_validator(mode="after")
+    def _names_of_what_is_created(self) -> EcsSettings:
+        # A name for something this pool does not create would be silently ignored.
+        if self.names.task_role is not None and self.task_role is None:
+            raise ValueError(
+                f"names.task_role {self.names.task_role!r} is set, but there is no task_role "
+                "section, so no task role is created; add `task_role: {}` (with any "
+                "managed_policy_arns) or remove names.task_role"
+            )
+        if self.names.vpc is not None and self.network.vpc_id is not None:
+            raise ValueError(
+                f"names.vpc {self.names.vpc!r} is set, but network.vpc_id uses an existing "
+                "VPC, so none is created; remove names.vpc"
+            )
+        return self
+
+    def resolve_names(self, pool_name: str, naming: Naming) -> EcsSettings:
+        """A copy with every unset name filled in (explicit names win in both modes)."""
+        names = fill_names(self.names, pool_name, naming, HELPER_NAMES, _DERIVED)
+        return self.model_copy(update={"names": names})
+
     @property
-    def user_name(self) -> str:
+    def user_name(self) -> str | None:
         return self.existing_user_name or self.names.user
 
     def physical_names(self) -> list[tuple[str, str, str]]:
@@ -381,10 +457,6 @@ class EcsSettings(ConfigModel):
         return names
 
 
-def _same_iam_name(a: str, b: str) -> bool:
-    return a.lower() == b.lower()
-
-
-def _iam(kind: str, name: str) -> str:
+def _iam(kind: str, name: str | None) -> str:
     # IAM names are unique regardless of case: compare them in one case.
-    return f"IAM {kind} {name.lower()!r} (IAM names ignore case)"
+    return f"IAM {kind} {str(name).lower()!r} (IAM names ignore case)"

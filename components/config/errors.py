@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import pulumi
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 NAMESPACE = "pushpools"
 
@@ -18,9 +20,12 @@ class ConfigError(pulumi.RunError):
     """
 
     def __init__(self, problems: Sequence[str]) -> None:
-        self.problems = list(problems)
+        # No credential a user pasted in the wrong place is ever echoed.
+        self.problems = [masked_text(p) for p in problems]
         lines = "\n".join(f"  - {p}" for p in self.problems)
-        super().__init__(f"invalid stack configuration ({len(self.problems)} problems):\n{lines}")
+        count = len(self.problems)
+        noun = "problem" if count == 1 else "problems"
+        super().__init__(f"invalid stack configuration ({count} {noun}):\n{lines}")
 
 
 def config_key(loc: Iterable[str | int]) -> str:
@@ -40,8 +45,15 @@ def describe_validation_error(
     error: ValidationError, root: type[BaseModel], prefix: Sequence[str | int] = ()
 ) -> list[str]:
     """One message per problem, each naming the config key, the value and what is allowed."""
+    return describe_errors(error.errors(include_url=False), root, prefix)
+
+
+def describe_errors(
+    errors: Sequence[ErrorDetails], root: type[BaseModel], prefix: Sequence[str | int] = ()
+) -> list[str]:
+    """As describe_validation_error, for a selection of its errors."""
     problems = []
-    for item in error.errors(include_url=False):
+    for item in errors:
         loc = [*prefix, *_without_union_tags(item["loc"])]
         key = config_key(loc)
         kind = item["type"]
@@ -58,8 +70,39 @@ def describe_validation_error(
             else:
                 problems.append(f"{key}: {message}")
         else:
-            problems.append(f"{key}: {_show(item.get('input'))} is not allowed: {item['msg']}")
+            problems.append(f"{key}: {_show(item.get('input'))} is not allowed; {_expected(item)}")
     return problems
+
+
+# pydantic's own words name internal classes ("a valid dictionary or instance of
+# PoolConfig"); say what the stack file must hold instead.
+_EXPECTED = {
+    "model_type": "expected a map of settings (key: value lines)",
+    "model_attributes_type": "expected a map of settings (key: value lines)",
+    "dict_type": "expected a map (key: value lines)",
+    "list_type": "expected a list (lines starting with '- ')",
+    "string_type": "expected text",
+    "int_type": "expected a whole number",
+    "int_parsing": "expected a whole number",
+    "int_from_float": "expected a whole number",
+    "bool_type": "expected true or false",
+    "bool_parsing": "expected true or false",
+    "date_type": "expected a date such as 2027-01-31",
+    "date_parsing": "expected a date such as 2027-01-31",
+    "date_from_datetime_parsing": "expected a date such as 2027-01-31",
+    "too_short": "the list may not be empty",
+}
+
+
+def _expected(item: ErrorDetails) -> str:
+    kind = item["type"]
+    if kind in _EXPECTED:
+        return _EXPECTED[kind]
+    if kind in ("literal_error", "enum"):
+        return "allowed: " + str(item.get("ctx", {}).get("expected", "")).replace(" or ", ", ")
+    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+        return "allowed: " + item["msg"].removeprefix("Input should be ")
+    return item["msg"]
 
 
 def _without_union_tags(loc: Sequence[str | int]) -> list[str | int]:
@@ -93,6 +136,21 @@ def _is_model(value: Any) -> bool:
     return isinstance(value, type) and issubclass(value, BaseModel)
 
 
+# Credentials a user may paste where a setting belongs: never echo them.
+_URL_CREDENTIALS = re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://)[^/@\s'\"]+@")
+_PREFECT_KEY = re.compile(r"\bpn[ub]_[A-Za-z0-9]+")
+
+
+def masked_text(text: str) -> str:
+    """`text` with user:password in URLs and Prefect API keys replaced."""
+    return _PREFECT_KEY.sub("pn*_***", _URL_CREDENTIALS.sub(r"\1***@", text))
+
+
 def _show(value: Any) -> str:
-    text = repr(value)
+    text = masked_text(repr(value))
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+def a_or_an(word: str) -> str:
+    """`ecs:push` -> `an ecs:push`; for messages."""
+    return f"an {word}" if word.lstrip("'\"")[:1].lower() in tuple("aeiou") else f"a {word}"

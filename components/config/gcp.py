@@ -6,9 +6,11 @@ import re
 from difflib import get_close_matches
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
-from pushpools.components.config.base import ConfigModel
+from pushpools.components.config.base import ConfigModel, refuse_repeats
+from pushpools.components.naming import NameRule, Naming, fill_names
+from pushpools.components.tagging import slug
 
 # Regions where Cloud Run and Artifact Registry are both offered.
 CLOUD_RUN_REGIONS = frozenset(
@@ -61,23 +63,41 @@ CLOUD_RUN_REGIONS = frozenset(
 _PROJECT_ID = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
 _ACCOUNT_ID = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
 _REPOSITORY_ID = re.compile(r"^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$")
+# A service account's email: user-managed (<id>@<project>.iam.gserviceaccount.com) or
+# Google-managed, such as the Compute Engine default (<number>-compute@developer...).
+_ACCOUNT_EMAIL = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}@[a-z0-9][a-z0-9.-]*\.gserviceaccount\.com$")
 _ROLE = re.compile(r"^(roles|projects/[a-z][a-z0-9-]+/roles|organizations/\d+/roles)/[\w.]+$")
 
 
-class CloudRunNames(ConfigModel):
-    """Physical names; the defaults are the ones Prefect's `--provision-infra` uses."""
+# The names Prefect's `--provision-infra` helper gives (`naming: helper`).
+HELPER_NAMES = {
+    "service_account": "prefect-cloud-run",
+    "runtime_service_account": "prefect-cloud-run-jobs",
+    "repository": "prefect-images",
+}
+# Derived names (`naming: derived`, the default): the pool's name and a suffix.
+_DERIVED = {
+    "service_account": ("{pool}-prefect", NameRule(30, first_is_letter=True)),
+    "runtime_service_account": ("{pool}-jobs", NameRule(30, first_is_letter=True)),
+    "repository": ("{pool}-images", NameRule(63, first_is_letter=True)),
+}
 
-    service_account: str = "prefect-cloud-run"
+
+class CloudRunNames(ConfigModel):
+    """Physical names. Unset ones are derived from the pool's name (`naming: derived`,
+    e.g. `<pool>-prefect`) or are the helper's (`naming: helper`)."""
+
+    service_account: str | None = None
     """Account ID of the service account Prefect acts as (its key goes into the block)."""
-    runtime_service_account: str = "prefect-cloud-run-jobs"
+    runtime_service_account: str | None = None
     """Account ID of the service account the Cloud Run jobs run as."""
-    repository: str = "prefect-images"
+    repository: str | None = None
     """Artifact Registry repository for flow images."""
 
     @field_validator("service_account", "runtime_service_account")
     @classmethod
-    def _account_id(cls, value: str) -> str:
-        if not _ACCOUNT_ID.match(value):
+    def _account_id(cls, value: str | None) -> str | None:
+        if value is not None and not _ACCOUNT_ID.match(value):
             raise ValueError(
                 f"{value!r} is not a valid service account ID; allowed: 6-30 characters, "
                 "lowercase letters, digits and hyphens, starting with a letter, "
@@ -87,8 +107,8 @@ class CloudRunNames(ConfigModel):
 
     @field_validator("repository")
     @classmethod
-    def _repository_id(cls, value: str) -> str:
-        if not _REPOSITORY_ID.match(value):
+    def _repository_id(cls, value: str | None) -> str | None:
+        if value is not None and not _REPOSITORY_ID.match(value):
             raise ValueError(
                 f"{value!r} is not a valid Artifact Registry repository ID; allowed: "
                 "1-63 lowercase letters, digits and hyphens, starting with a letter"
@@ -109,6 +129,13 @@ class CloudRunSettings(ConfigModel):
     account (least privilege), or on every service account of the project, as the helper does."""
     runtime_roles: list[str] = Field(default_factory=list)
     """Project roles for the runtime account, for what the flow code itself needs."""
+    act_as_service_accounts: list[str] = Field(default_factory=list)
+    """Emails of other service accounts deployments may run as (a deployment that sets
+    `service_account_name`): Prefect's account may act as each, besides the runtime account.
+    Only with `service_account_user_scope: runtime-account` (`project` covers them all)."""
+    delete_images_on_destroy: bool = False
+    """Let `pulumi destroy` delete the image repository with its images. Off: the
+    repository is protected, and destroy stops before deleting anything, naming it."""
     delete_untagged_images_after_days: int | None = Field(default=None, ge=1, le=3650)
     """If set, a cleanup policy deletes untagged images older than this."""
     enable_services: bool = True
@@ -149,7 +176,41 @@ class CloudRunSettings(ConfigModel):
                 f"{bad[0]!r} is not an IAM role name; allowed: roles/<name>, "
                 "projects/<project>/roles/<name> or organizations/<id>/roles/<name>"
             )
+        refuse_repeats(roles, "role", fold=slug)
         return roles
+
+    @field_validator("act_as_service_accounts")
+    @classmethod
+    def _act_as(cls, emails: list[str]) -> list[str]:
+        bad = [e for e in emails if not _ACCOUNT_EMAIL.match(e)]
+        if bad:
+            raise ValueError(
+                f"{bad[0]!r} is not a service account email; allowed: "
+                "<account id>@<project>.iam.gserviceaccount.com (or a Google-managed "
+                "account's email, ending in .gserviceaccount.com)"
+            )
+        refuse_repeats(emails, "account")
+        return emails
+
+    @model_validator(mode="after")
+    def _act_as_needs_runtime_scope(self) -> CloudRunSettings:
+        if self.act_as_service_accounts and self.service_account_user_scope == "project":
+            raise ValueError(
+                "act_as_service_accounts is set, but service_account_user_scope: project "
+                "already lets Prefect act as every account of the project; remove one of them"
+            )
+        return self
+
+    def resolve_names(self, pool_name: str, naming: Naming) -> CloudRunSettings:
+        """A copy with every unset name filled in (explicit names win in both modes)."""
+        names = fill_names(self.names, pool_name, naming, HELPER_NAMES, _DERIVED)
+        runtime = f"{names.runtime_service_account}@{self.project}.iam.gserviceaccount.com"
+        if runtime in self.act_as_service_accounts:
+            raise ValueError(
+                f"act_as_service_accounts lists {runtime!r}, the pool's runtime account, "
+                "which Prefect may always act as; remove it from the list"
+            )
+        return self.model_copy(update={"names": names})
 
     def physical_names(self) -> list[tuple[str, str, str]]:
         """(what, where it must be unique, config key suffix) for collision checks."""

@@ -15,7 +15,7 @@ from pushpools.components.config.aws import (
     _iam_name,
     valid_managed_policy_arns,
 )
-from pushpools.components.config.base import ConfigModel
+from pushpools.components.config.base import ConfigModel, refuse_repeats
 from pushpools.components.config.modal import valid_env
 
 _ACTION = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9*?]+$")
@@ -150,6 +150,12 @@ class ManagedSettings(ConfigModel):
                     "optionally with extras, a version and a marker, such as 'pandas>=2' or "
                     "'prefect-aws[s3]'"
                 ) from None
+        refuse_repeats(
+            packages,
+            "requirement",
+            fold=lambda p: p.replace(" ", "").lower(),
+            clash="are the same requirement",
+        )
         return packages
 
     def physical_names(self) -> list[tuple[str, str, str]]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,7 +30,7 @@ from pulumi.runtime import config as runtime_config
 from pydantic import Field, field_validator
 
 from pushpools.components.config.base import ConfigModel
-from pushpools.components.config.errors import NAMESPACE, ConfigError
+from pushpools.components.config.errors import NAMESPACE, ConfigError, a_or_an
 from pushpools.components.prefect.connection import (
     is_cloud_only_type,
     is_prefect_cloud_url,
@@ -117,11 +117,30 @@ def load_prefect_registration(
     stack: StackConfig, environ: Mapping[str, str] | None = None
 ) -> PrefectRegistration:
     """Resolve the registration settings, or raise ConfigError listing every problem."""
+    registration, problems = resolve_registration(
+        stack.prefect.enabled, stack.prefect.api_url, list(enumerate(stack.pools)), environ
+    )
+    if problems:
+        raise ConfigError(problems)
+    return registration
+
+
+def resolve_registration(
+    enabled: bool | None,
+    configured_url: str | None,
+    pools: Sequence[tuple[int, PoolConfig]],
+    environ: Mapping[str, str] | None = None,
+) -> tuple[PrefectRegistration, list[str]]:
+    """The registration decision and every problem with it, from `pushpools:prefect`'s
+    `enabled` and `api_url` (validated) and the environment. `pools` are the valid pools
+    with their index, so that a stack with an invalid pool still gets these checks.
+
+    A credential stored in plain text is the stack config check's to report (it is refused
+    whether or not registration is on); here it counts as given but unusable."""
     env = os.environ if environ is None else environ
     problems: list[str] = []
-    settings = stack.prefect
 
-    api_url, url_source = settings.api_url, f"{NAMESPACE}:prefect.api_url"
+    api_url, url_source = configured_url, f"{NAMESPACE}:prefect.api_url"
     if api_url is None and env.get("PREFECT_API_URL"):
         api_url, url_source = env["PREFECT_API_URL"], "PREFECT_API_URL (environment)"
         problem = url_problem(api_url)
@@ -131,42 +150,34 @@ def load_prefect_registration(
         else:
             api_url = normalize_api_url(api_url)
 
-    templates = _load_templates(stack.pools, problems)
+    templates = _load_templates(pools, problems)
 
-    if settings.enabled is False:
+    if enabled is False:
         registration = PrefectRegistration(False, api_url, f"{NAMESPACE}:prefect.enabled is false")
     elif api_url is None:
-        if settings.enabled:
+        if enabled:
             problems.append(
                 f"{NAMESPACE}:prefect.enabled: true, but no Prefect API URL is configured; "
                 f"set {NAMESPACE}:prefect.api_url or PREFECT_API_URL, or set enabled: false"
             )
         registration = PrefectRegistration(False, None, "no Prefect API URL configured")
     else:
-        api_key = _secret(API_KEY, "PREFECT_API_KEY", env, problems)
-        auth_string = _secret(AUTH_STRING, "PREFECT_API_AUTH_STRING", env, problems)
+        api_key = _secret(API_KEY, "PREFECT_API_KEY", env)
+        auth_string = _secret(AUTH_STRING, "PREFECT_API_AUTH_STRING", env)
         # A key stored in plain text is its own problem, not a missing key.
         key_given = api_key is not None or f"{NAMESPACE}:{API_KEY}" in runtime_config.CONFIG.get()
-        problems += _endpoint_problems(stack.pools, api_url, url_source, key_given)
+        problems += _endpoint_problems(pools, api_url, url_source, key_given)
         registration = PrefectRegistration(
             True, api_url, url_source, api_key, auth_string, templates
         )
-    if problems:
-        raise ConfigError(problems)
-    return registration
+    return registration, problems
 
 
-def _secret(
-    key: str, env_name: str, env: Mapping[str, str], problems: list[str]
-) -> pulumi.Output[str] | None:
+def _secret(key: str, env_name: str, env: Mapping[str, str]) -> pulumi.Output[str] | None:
     full_key = f"{NAMESPACE}:{key}"
     if full_key in runtime_config.CONFIG.get():
         if not runtime_config.is_config_secret(full_key):
-            problems.append(
-                f"{full_key}: holds a credential but is stored in plain text; set it with "
-                f"`pulumi config set --secret {full_key} <value>`"
-            )
-            return None
+            return None  # refused by the stack config check
         return pulumi.Config(NAMESPACE).require_secret(key)
     if env.get(env_name):
         return pulumi.Output.secret(env[env_name])
@@ -174,11 +185,11 @@ def _secret(
 
 
 def _endpoint_problems(
-    pools: list[PoolConfig], api_url: str, url_source: str, has_api_key: bool
+    pools: Sequence[tuple[int, PoolConfig]], api_url: str, url_source: str, has_api_key: bool
 ) -> list[str]:
     problems = []
     cloud = is_prefect_cloud_url(api_url)
-    for index, pool in enumerate(pools):
+    for index, pool in pools:
         if is_cloud_only_type(pool.type.value) and not cloud:
             problems.append(
                 f"{NAMESPACE}:pools[{index}].type: "
@@ -193,9 +204,11 @@ def _endpoint_problems(
     return problems
 
 
-def _load_templates(pools: list[PoolConfig], problems: list[str]) -> dict[str, dict[str, Any]]:
+def _load_templates(
+    pools: Sequence[tuple[int, PoolConfig]], problems: list[str]
+) -> dict[str, dict[str, Any]]:
     templates = {}
-    for index, pool in enumerate(pools):
+    for index, pool in pools:
         path = pool.prefect.base_job_template_file
         if path is None:
             continue
@@ -206,7 +219,7 @@ def _load_templates(pools: list[PoolConfig], problems: list[str]) -> dict[str, d
             variable = pool.kind.credentials_variable
             if variable is not None and variable not in template["variables"]["properties"]:
                 raise TemplateError(
-                    f"it has no variable {variable!r}, which a {pool.type.value} pool's "
+                    f"it has no variable {variable!r}, which {a_or_an(pool.type.value)} pool's "
                     "credentials block is referenced from"
                 )
         except (OSError, ValueError) as error:

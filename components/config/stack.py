@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from pushpools.components.config.aws import EcsSettings
 from pushpools.components.config.azure import AciSettings
 from pushpools.components.config.base import ConfigModel
+from pushpools.components.config.errors import a_or_an
 from pushpools.components.config.gcp import CloudRunSettings
 from pushpools.components.config.managed import ManagedSettings
 from pushpools.components.config.modal import ModalSettings
@@ -21,6 +23,7 @@ from pushpools.components.config.pool_types import (
     PoolType,
 )
 from pushpools.components.config.prefect import PoolPrefectSettings, PrefectSettings
+from pushpools.components.naming import Naming
 
 # Prefect block names allow lowercase letters, digits and dashes; pool names become part
 # of block names, child resource names and cloud labels, so they follow the same rule.
@@ -46,6 +49,10 @@ class PoolConfig(ConfigModel):
     name: str
     """Work-pool name in Prefect; also names the credentials block and the cloud resources."""
     type: PoolType
+    naming: Naming = Naming.DERIVED
+    """How unset physical names are made: `derived` from the pool's name (the default; pools
+    and stacks side by side never collide) or `helper`, the fixed names Prefect's
+    `--provision-infra` uses. Names given under the cloud section's `names` win in both."""
     description: str | None = None
     credentials_block_name: str | None = None
     """Override of the credentials block's name (default as Prefect's helper names it)."""
@@ -65,6 +72,15 @@ class PoolConfig(ConfigModel):
             if cloud in _OPTIONAL_SECTIONS and data.get(cloud.value) is None:
                 return {**data, cloud.value: {}}
         return data
+
+    @field_validator("gcp", "aws", "azure")
+    @classmethod
+    def _resolve_names(cls, section: Any, info: ValidationInfo) -> Any:
+        # Components and the collision checks read the final names. Without a valid pool
+        # name or naming there is nothing to derive from; that problem is reported itself.
+        if section is None or "name" not in info.data or "naming" not in info.data:
+            return section
+        return section.resolve_names(info.data["name"], info.data["naming"])
 
     @field_validator("name")
     @classmethod
@@ -105,14 +121,33 @@ class PoolConfig(ConfigModel):
             section = getattr(self, other.value, None)
             if other is cloud and section is None and other.value in type(self).model_fields:
                 raise ValueError(
-                    f"pool {self.name!r} of type {self.type.value!r} needs a {other.value!r} "
-                    "section with its cloud settings"
+                    f"pool {self.name!r} of type {self.type.value!r} needs "
+                    f"{a_or_an(repr(other.value))} section with its cloud settings"
                 )
             if other is not cloud and section is not None:
                 raise ValueError(
                     f"pool {self.name!r} of type {self.type.value!r} cannot have a "
                     f"{other.value!r} section; it takes {cloud.value!r}"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _naming_needs_names(self) -> PoolConfig:
+        if "naming" in self.model_fields_set and self.kind.cloud in _OPTIONAL_SECTIONS:
+            raise ValueError(
+                f"naming {self.naming.value!r} is set, but {a_or_an(repr(self.type.value))} "
+                "pool creates nothing with a physical name; remove naming"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _block_name_needs_a_block(self) -> PoolConfig:
+        if self.credentials_block_name is not None and self.kind.block_type_slug is None:
+            raise ValueError(
+                f"credentials_block_name {self.credentials_block_name!r} is set, but "
+                f"{a_or_an(repr(self.type.value))} pool has no credentials block; "
+                "remove credentials_block_name"
+            )
         return self
 
     @property
@@ -157,75 +192,100 @@ class StackConfig(ConfigModel):
     """Whether and where the pools are registered in Prefect."""
 
     @model_validator(mode="after")
-    def _pools_do_not_collide(self) -> StackConfig:
-        problems: list[str] = []
-        seen_pools: dict[str, int] = {}
-        seen_names: dict[tuple[str, str], int] = {}
-        for index, pool in enumerate(self.pools):
-            if pool.name in seen_pools:
-                problems.append(
-                    f"pushpools:pools[{index}].name: {pool.name!r} is already the name of "
-                    f"pools[{seen_pools[pool.name]}]; pool names must be unique"
-                )
-            seen_pools.setdefault(pool.name, index)
-            for what, where, key in pool.physical_names():
-                first = seen_names.setdefault((what, where), index)
-                if first != index:
-                    problems.append(
-                        f"pushpools:pools[{index}].{key}: {what} in {where} is already used by "
-                        f"pool {self.pools[first].name!r}; give one of them another name"
-                    )
+    def _pools_fit_together(self) -> StackConfig:
+        pools = list(enumerate(self.pools))
+        problems = collision_problems(pools) + label_problems(self.labels, pools)
         if problems:
+            # Each line names its own key (see describe_validation_error).
             raise ValueError("\n".join(problems))
         return self
 
-    @model_validator(mode="after")
-    def _labels_fit_every_cloud_in_use(self) -> StackConfig:
-        if any(p.kind.cloud is Cloud.GCP for p in self.pools):
-            for key, value in self.labels.items():
-                if not _GCP_LABEL_KEY.match(key):
-                    raise ValueError(
-                        f"pushpools:labels.{key}: key {key!r} is not allowed on GCP resources; "
-                        "allowed: lowercase letters, digits, '_' and '-', starting with a letter, "
-                        "at most 63 characters"
-                    )
-                if not _GCP_LABEL_VALUE.match(value):
-                    raise ValueError(
-                        f"pushpools:labels.{key}: value {value!r} is not allowed on GCP "
-                        "resources; allowed: lowercase letters, digits, '_' and '-', "
-                        "at most 63 characters"
-                    )
-        return self
 
-    @model_validator(mode="after")
-    def _tags_fit_aws(self) -> StackConfig:
-        if any(p.kind.cloud is Cloud.AWS for p in self.pools):
-            for key, value in self.labels.items():
-                if not _AWS_TAG_KEY.match(key) or key.lower().startswith("aws:"):
-                    raise ValueError(
-                        f"pushpools:labels.{key}: key {key!r} is not allowed as an AWS tag key; "
-                        "allowed: 1-128 letters, digits, spaces and _.:/=+-@, not starting "
-                        "with 'aws:'"
-                    )
-                if not _AWS_TAG_VALUE.match(value):
-                    raise ValueError(
-                        f"pushpools:labels.{key}: value {value!r} is not allowed as an AWS tag "
-                        "value; allowed: up to 256 letters, digits, spaces and _.:/=+-@"
-                    )
-        return self
+def collision_problems(pools: Sequence[tuple[int, PoolConfig]]) -> list[str]:
+    """Pool names and physical names used twice, across pools or inside one pool.
 
-    @model_validator(mode="after")
-    def _tags_fit_azure(self) -> StackConfig:
-        if any(p.kind.cloud is Cloud.AZURE for p in self.pools):
-            for key, value in self.labels.items():
-                if not _AZURE_TAG_NAME.match(key):
-                    raise ValueError(
-                        f"pushpools:labels.{key}: key {key!r} is not allowed as an Azure tag "
-                        "name; allowed: 1-512 characters, none of < > % & \\ ? /"
-                    )
-                if len(value) > _AZURE_TAG_VALUE_MAX:
-                    raise ValueError(
-                        f"pushpools:labels.{key}: value is {len(value)} characters long; "
-                        f"Azure tag values allow at most {_AZURE_TAG_VALUE_MAX}"
-                    )
-        return self
+    `pools` are the valid pools with their index in the stack config: with some pools
+    invalid, the others are still checked, so that every problem shows in one pass."""
+    problems: list[str] = []
+    by_index = dict(pools)
+    seen_pools: dict[str, int] = {}
+    seen_names: dict[tuple[str, str], int] = {}
+    for index, pool in pools:
+        if pool.name in seen_pools:
+            problems.append(
+                f"pushpools:pools[{index}].name: {pool.name!r} is already the name of "
+                f"pools[{seen_pools[pool.name]}]; pool names must be unique"
+            )
+        seen_pools.setdefault(pool.name, index)
+        in_pool: dict[tuple[str, str], str] = {}
+        for what, where, key in pool.physical_names():
+            first = seen_names.setdefault((what, where), index)
+            first_key = in_pool.setdefault((what, where), key)
+            if first_key != key:
+                problems.append(
+                    f"pushpools:pools[{index}].{key}: {what} in {where} is also this "
+                    f"pool's {first_key}; each needs a name of its own"
+                )
+            elif first != index:
+                problems.append(
+                    f"pushpools:pools[{index}].{key}: {what} in {where} is already used by "
+                    f"pool {by_index[first].name!r}; give one of them another name"
+                )
+    return problems
+
+
+def label_problems(labels: Mapping[str, str], pools: Sequence[tuple[int, PoolConfig]]) -> list[str]:
+    """Labels that a cloud some pool uses would refuse, one problem per label."""
+    clouds = {pool.kind.cloud for _, pool in pools}
+    problems: list[str] = []
+    for key, value in labels.items():
+        problem = (
+            (_gcp_label_problem(key, value) if Cloud.GCP in clouds else None)
+            or (_aws_tag_problem(key, value) if Cloud.AWS in clouds else None)
+            or (_azure_tag_problem(key, value) if Cloud.AZURE in clouds else None)
+        )
+        if problem:
+            problems.append(f"pushpools:labels.{key}: {problem}")
+    return problems
+
+
+def _gcp_label_problem(key: str, value: str) -> str | None:
+    if not _GCP_LABEL_KEY.match(key):
+        return (
+            f"key {key!r} is not allowed on GCP resources; allowed: lowercase letters, "
+            "digits, '_' and '-', starting with a letter, at most 63 characters"
+        )
+    if not _GCP_LABEL_VALUE.match(value):
+        return (
+            f"value {value!r} is not allowed on GCP resources; allowed: lowercase letters, "
+            "digits, '_' and '-', at most 63 characters"
+        )
+    return None
+
+
+def _aws_tag_problem(key: str, value: str) -> str | None:
+    if not _AWS_TAG_KEY.match(key) or key.lower().startswith("aws:"):
+        return (
+            f"key {key!r} is not allowed as an AWS tag key; allowed: 1-128 letters, digits, "
+            "spaces and _.:/=+-@, not starting with 'aws:'"
+        )
+    if not _AWS_TAG_VALUE.match(value):
+        return (
+            f"value {value!r} is not allowed as an AWS tag value; allowed: up to 256 "
+            "letters, digits, spaces and _.:/=+-@"
+        )
+    return None
+
+
+def _azure_tag_problem(key: str, value: str) -> str | None:
+    if not _AZURE_TAG_NAME.match(key):
+        return (
+            f"key {key!r} is not allowed as an Azure tag name; allowed: 1-512 characters, "
+            "none of < > % & \\ ? /"
+        )
+    if len(value) > _AZURE_TAG_VALUE_MAX:
+        return (
+            f"value is {len(value)} characters long; Azure tag values allow at most "
+            f"{_AZURE_TAG_VALUE_MAX}"
+        )
+    return None

@@ -106,6 +106,19 @@ def url_problem(url: str) -> str | None:
             "plain text); set them as a secret: pushpools:prefectAuthString or "
             "PREFECT_API_AUTH_STRING"
         )
+    if is_prefect_cloud_url(url) and parts.scheme != "https":
+        return (
+            f"{url!r} would send the Prefect Cloud API key unencrypted; allowed: "
+            f"{parts._replace(scheme='https').geturl()!r} (Prefect Cloud serves only https)"
+        )
+    if not is_prefect_cloud_url(url) and not parts.path.rstrip("/").endswith("/api"):
+        # A server's UI and API share the host; the API is under /api, and a URL without
+        # it reaches the UI, which answers every API call with an HTML page.
+        suggestion = parts._replace(path=parts.path.rstrip("/") + "/api").geturl()
+        return (
+            f"{url!r} is not a Prefect API URL: a self-hosted server serves its API under "
+            f"/api; allowed: a URL ending in /api, such as {suggestion!r}"
+        )
     if is_prefect_cloud_url(url) and not _CLOUD_WORKSPACE_PATH.match(parts.path.rstrip("/")):
         return (
             f"{url!r} is a Prefect Cloud URL without a workspace; allowed: "

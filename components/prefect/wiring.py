@@ -58,6 +58,7 @@ def register_pools(
             base_template=registration.templates.get(pool.name),
             adopt_existing=settings.adopt_existing,
             parent=component,
+            depends_on=component.grants,
         )
     return registered
 
@@ -75,17 +76,20 @@ def declare_prefect_objects(
     paused: bool = False,
     base_template: dict[str, Any] | None = None,
     adopt_existing: bool = False,
+    depends_on: Sequence[pulumi.Resource] = (),
 ) -> RegisteredPool:
     """The block (if the pool has one) and the work pool, as children of `parent`.
 
-    The pool depends on the block, so destroy removes the pool first.
+    The pool depends on the block, so destroy removes the pool first. Both wait for
+    `depends_on` (the pool's grants): a pool never becomes usable before its identity can
+    act, and a failed grant stops its registration.
     """
     # Imported on use: a stack that registers nothing (the offline plan of most stacks)
     # does not load the dynamic-provider machinery.
     from pushpools.components.prefect.blocks import PrefectBlock
     from pushpools.components.prefect.work_pools import PrefectWorkPool
 
-    child = pulumi.ResourceOptions(parent=parent)
+    child = pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on))
     prefect_block = None
     if block is not None:
         prefect_block = PrefectBlock(

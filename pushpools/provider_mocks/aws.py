@@ -21,6 +21,8 @@ DEFAULT_REGION = "us-east-1"  # the provider's region when a resource names none
 
 # Availability zones as `DescribeAvailabilityZones` lists them; most regions have three.
 _ZONE_LETTERS = {"us-east-1": "abcdef", "us-west-2": "abcd", "ap-northeast-1": "acd"}
+# Local Zones of the mocked account (it opted into Los Angeles).
+_LOCAL_ZONES = {"us-west-2": "us-west-2-lax-1a"}
 
 
 def _region(args: MockResourceArgs) -> str:
@@ -196,6 +198,18 @@ def _zone_id(zone: str) -> str:
 def _availability_zones(args: MockCallArgs) -> dict[str, Any]:
     region = args.args.get("region") or DEFAULT_REGION
     names = [f"{region}{letter}" for letter in _ZONE_LETTERS.get(region, "abc")]
+    # As an account opted into a Local Zone sees it: listed with the region's zones (and
+    # sorting first), unless a `zone-type` filter asks for standard zones only.
+    zone_types = {
+        value
+        for f in args.args.get("filters") or []
+        if f.get("name") == "zone-type"
+        for value in f.get("values", [])
+    }
+    if region in _LOCAL_ZONES and (not zone_types or "local-zone" in zone_types):
+        names = [_LOCAL_ZONES[region], *names]
+    if zone_types and "availability-zone" not in zone_types:
+        names = [n for n in names if n == _LOCAL_ZONES.get(region)]
     return {
         "id": region,
         "region": region,

@@ -64,7 +64,13 @@ def _work_pool(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
     }
 
 
+def _pause(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    # Offline, nothing waits: the pause is recorded, with what it waits after.
+    return str(args.inputs["after"]), dict(args.inputs)
+
+
 RESOURCES = {
+    "pulumi-python:dynamic/pushpools:Pause": _pause,
     "pulumi-python:dynamic/prefect:Block": _block,
     "pulumi-python:dynamic/prefect:WorkPool": _work_pool,
 }
