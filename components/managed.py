@@ -51,7 +51,7 @@ class AwsFederatedIdentityArgs(TypedDict):
     region: str
     """The AWS region Prefect injects into each run as AWS_REGION."""
     role_name: NotRequired[str]
-    """Name of the IAM role; unique per AWS account; default derived from the pool's name."""
+    """Name of the IAM role; unique per AWS account; default `<name>-flow-runs`."""
     managed_policy_arns: NotRequired[list[str]]
     """Managed policies attached to the role (what the flow runs need)."""
     statements: NotRequired[list[AwsPermissionArgs]]
@@ -70,8 +70,11 @@ ARGS = ArgsSpec(
         "aws_federated_identity": "managed.aws_federated_identity",
     },
     # The stack config accepts a block name on every pool; a Managed pool has no block, so
-    # it has no use for one (as before this API).
-    handled_by_the_stack=frozenset({"name", "description", "prefect", "credentials_block_name"}),
+    # it has no use for one (as before this API). `naming` is refused for Managed pools:
+    # the federated role's name is derived from the pool's name whatever the mode.
+    handled_by_the_stack=frozenset(
+        {"name", "description", "prefect", "credentials_block_name", "naming"}
+    ),
 )
 
 

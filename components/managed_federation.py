@@ -73,6 +73,7 @@ def federated_role(
         )
     role = iam.Role(
         f"{pool_name}-federated-role",
+        # Filled in by the config layer (derived from the pool's name unless set).
         name=identity.role_name,
         description=f"Flow runs of the Prefect Managed work pool {pool_name} assume this role",
         assume_role_policy=provider_arn.apply(

@@ -36,9 +36,17 @@ ARGS = ArgsSpec(
     takes_labels=False,
     keys={"credentials_block_name": "credentials_block_name", "env": "modal.env"},
     own_args=frozenset({"token_id", "token_secret"}),
-    # Where the stack program reads the token from: not component args.
+    # Where the stack program reads the token from: not component args. `naming` is
+    # refused by the stack config for a pool that creates no named resource.
     handled_by_the_stack=frozenset(
-        {"name", "description", "prefect", "modal.token_id_key", "modal.token_secret_key"}
+        {
+            "name",
+            "description",
+            "prefect",
+            "naming",
+            "modal.token_id_key",
+            "modal.token_secret_key",
+        }
     ),
 )
 

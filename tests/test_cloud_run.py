@@ -91,10 +91,14 @@ def test_helper_naming_gives_the_helpers_names() -> None:
 def test_a_long_pool_name_is_cut_to_the_account_id_limit_with_a_stable_hash() -> None:
     name = "machine-learning-training-nightly"
     run = run_pools(cloud_run_pool(name))
-    ids = [inputs(r)["accountId"] for r in run.find(ACCOUNT)]
-    assert all(len(i) <= 30 and i[-1] != "-" and i.startswith("machine-learning") for i in ids)
-    assert len(set(ids)) == 2
-    assert [inputs(r)["accountId"] for r in run_pools(cloud_run_pool(name)).find(ACCOUNT)] == ids
+    ids = {r.name: inputs(r)["accountId"] for r in run.find(ACCOUNT)}
+    assert all(
+        len(i) <= 30 and i[-1] != "-" and i.startswith("machine-learning") for i in ids.values()
+    )
+    assert len(set(ids.values())) == 2
+    # Stable: the same names on the next run (resources register in no fixed order).
+    again = {r.name: inputs(r)["accountId"] for r in run_pools(cloud_run_pool(name)).find(ACCOUNT)}
+    assert again == ids
 
 
 def test_prefect_account_gets_run_developer_on_the_project(default_run) -> None:

@@ -119,7 +119,14 @@ def plugin_python() -> Path:
     folder, which installs pushpools from the repository root as a wheel (not this
     checkout's editable install)."""
     uv = shutil.which("uv") or str(Path.home() / ".local" / "bin" / "uv")
-    subprocess.run([uv, "sync", "--frozen", "--quiet"], cwd=PLUGIN_DIR, check=True, timeout=600)
+    # uv keys its cache of a path dependency on pyproject.toml, not on the sources: rebuild
+    # the wheel, or the plugin would serve the code of an earlier run.
+    subprocess.run(
+        [uv, "sync", "--frozen", "--quiet", "--reinstall-package", "pushpools"],
+        cwd=PLUGIN_DIR,
+        check=True,
+        timeout=600,
+    )
     return PLUGIN_DIR / ".venv" / "bin" / "python"
 
 

@@ -64,7 +64,8 @@ def test_the_role_trusts_only_prefect_clouds_tokens_for_this_account(run: Progra
             }
         ],
     }
-    assert inputs(role)["name"] == "PrefectManagedFlowRunRole"
+    # Derived from the pool's name: stacks side by side in one account never share it.
+    assert inputs(role)["name"] == "managed-flow-runs"
     assert inputs(role)["tags"] == {
         "team": "data",
         "managed-by": "pushpools",
@@ -88,7 +89,7 @@ def test_the_role_has_exactly_the_permissions_listed(run: ProgramRun) -> None:
         "managed-federated-policy-amazons3readonlyaccess",
     )
     assert inputs(attachment) == {
-        "role": "PrefectManagedFlowRunRole",
+        "role": "managed-flow-runs",
         "policyArn": "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess",
     }
     inline = run.one("aws:iam/rolePolicy:RolePolicy", "managed-federated-permissions")
@@ -116,7 +117,7 @@ def test_the_template_defaults_to_the_role_and_no_key_exists(run: ProgramRun) ->
     assert pool["template_defaults"] == {
         "federated_identity": {
             "kind": "aws",
-            "aws_role_arn": "arn:aws:iam::123456789012:role/PrefectManagedFlowRunRole",
+            "aws_role_arn": "arn:aws:iam::123456789012:role/managed-flow-runs",
             "aws_region_name": "eu-west-1",
         }
     }
@@ -188,11 +189,11 @@ def test_bad_settings_are_refused_naming_the_key(
 
 def test_a_role_name_used_twice_in_the_account_is_refused() -> None:
     ecs = {"name": "etl", "type": "ecs:push", "aws": {"region": "eu-west-1"}}
-    clash = federated(role_name="PrefectEcsTaskExecutionRole")
+    clash = federated(role_name="etl-execution-role")
     problems = config_problems({"pushpools:pools": [ecs, clash]})
     assert problems == [
         "pushpools:pools[1].managed.aws_federated_identity.role_name: IAM role "
-        "'prefectecstaskexecutionrole' (IAM names ignore case) in AWS account is already used "
+        "'etl-execution-role' (IAM names ignore case) in AWS account is already used "
         "by pool 'etl'; give one of them another name"
     ]
 
@@ -232,7 +233,7 @@ def test_the_default_is_set_on_a_template_that_declares_the_variable(run: Progra
     rendered = render_template(_WITH_FEDERATION, defaults)
     assert rendered["variables"]["properties"]["federated_identity"]["default"] == {
         "kind": "aws",
-        "aws_role_arn": "arn:aws:iam::123456789012:role/PrefectManagedFlowRunRole",
+        "aws_role_arn": "arn:aws:iam::123456789012:role/managed-flow-runs",
         "aws_region_name": "eu-west-1",
     }
 

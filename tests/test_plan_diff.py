@@ -54,7 +54,7 @@ def test_a_role_added_is_a_widening_grant_listed_first(base) -> None:
     assert [c.type for c in added] == ["gcp:projects/iAMMember:IAMMember"]
     assert added[0].access == [
         "widens: new grant roles/bigquery.jobUser to "
-        "serviceAccount:prefect-cloud-run-jobs@acme-data-dev.iam.gserviceaccount.com "
+        "serviceAccount:ml-jobs@acme-data-dev.iam.gserviceaccount.com "
         "on acme-data-dev"
     ]
     markdown = render_markdown(diff)

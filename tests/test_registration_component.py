@@ -181,5 +181,5 @@ def test_the_python_example_runs_without_the_stack_config() -> None:
         assert work_pool.parent == registration.urn
         assert inputs(work_pool)["concurrency_limit"] == 10
         assert is_secret(result.one(BLOCK, f"{pool}-credentials-block").inputs["data"])
-    assert reveal(result.outputs["ml_image_namespace"]).endswith(f"/{PROJECT}/prefect-images")
+    assert reveal(result.outputs["ml_image_namespace"]).endswith(f"/{PROJECT}/ml-images")
     assert result.outputs["etl_image_reference"].endswith(":<tag>")

@@ -17,6 +17,9 @@ from pushpools.components.config.aws import (
 )
 from pushpools.components.config.base import ConfigModel, refuse_repeats
 from pushpools.components.config.modal import valid_env
+from pushpools.components.naming import NameRule, Naming, derive
+
+FEDERATED_ROLE_NAME = "{pool}-flow-runs"
 
 _ACTION = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9*?]+$")
 _RESOURCE = re.compile(r"^(\*|arn:aws:[a-z0-9-]*:[a-z0-9-]*:(\d{12}|\*)?:\S+)$")
@@ -63,7 +66,7 @@ class AwsFederatedIdentity(ConfigModel):
     `/accounts/` in the API URL): the token's subject is `prefect:account:<id>`."""
     region: str
     """The AWS region Prefect injects into each run as AWS_REGION."""
-    role_name: str = "PrefectManagedFlowRunRole"
+    role_name: str | None = None
     """Name of the IAM role; unique per AWS account."""
     managed_policy_arns: list[str] = Field(default_factory=list)
     """Managed policies attached to the role (what the flow runs need)."""
@@ -95,8 +98,8 @@ class AwsFederatedIdentity(ConfigModel):
 
     @field_validator("role_name")
     @classmethod
-    def _role_name(cls, value: str) -> str:
-        return _iam_name(value, "role", 64)
+    def _role_name(cls, value: str | None) -> str | None:
+        return None if value is None else _iam_name(value, "role", 64)
 
     @field_validator("managed_policy_arns")
     @classmethod
@@ -158,10 +161,24 @@ class ManagedSettings(ConfigModel):
         )
         return packages
 
+    def resolve_names(self, pool_name: str, naming: Naming) -> ManagedSettings:
+        """A copy whose federated role has a name: unless set, derived from the pool's name
+        (IAM role names are account-wide; the helper makes no such role, so `naming` has no
+        helper name to offer here). The derived name does not count as set."""
+        identity = self.aws_federated_identity
+        if identity is None or identity.role_name is not None:
+            return self
+        role_name = derive(FEDERATED_ROLE_NAME, pool_name, NameRule(64))
+        filled = type(identity).model_construct(
+            _fields_set=set(identity.model_fields_set),
+            **{**dict(identity), "role_name": role_name},
+        )
+        return self.model_copy(update={"aws_federated_identity": filled})
+
     def physical_names(self) -> list[tuple[str, str, str]]:
         """(what, where it must be unique, config key suffix) for collision checks."""
         identity = self.aws_federated_identity
-        if identity is None:
+        if identity is None or identity.role_name is None:
             return []
         return [
             (

@@ -73,7 +73,7 @@ class PoolConfig(ConfigModel):
                 return {**data, cloud.value: {}}
         return data
 
-    @field_validator("gcp", "aws", "azure")
+    @field_validator("gcp", "aws", "azure", "managed")
     @classmethod
     def _resolve_names(cls, section: Any, info: ValidationInfo) -> Any:
         # Components and the collision checks read the final names. Without a valid pool
