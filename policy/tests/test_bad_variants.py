@@ -60,7 +60,7 @@ def test_project_wide_service_account_user_is_refused(broad_dev: dict[str, Any])
         broad_dev, "gcp:projects/iAMMember:IAMMember", "dev-cloud-run-roles-iam-serviceaccountuser"
     )
     message = only(analyze(grant), "no-project-wide-service-account-user")
-    assert "roles/iam.serviceAccountUser is granted to serviceAccount:prefect-cloud-run@" in message
+    assert "roles/iam.serviceAccountUser is granted to serviceAccount:dev-cloud-run-prefect@" in message
     assert "on the whole project acme-data-dev" in message
     assert "remove `service_account_user_scope: project`" in message
 
@@ -87,7 +87,7 @@ def test_ecs_full_access_is_refused(broad_dev: dict[str, Any]) -> None:
         "dev-ecs-ecs-full-access",
     )
     message = only(analyze(attachment), "no-passrole-or-ecs-on-any-resource")
-    assert "arn:aws:iam::aws:policy/AmazonECS_FullAccess is attached to prefect-ecs-user" in message
+    assert "arn:aws:iam::aws:policy/AmazonECS_FullAccess is attached to dev-ecs-prefect" in message
     assert "leave attach_ecs_full_access off" in message
 
 
@@ -152,7 +152,7 @@ def test_a_role_inline_policy_with_pass_role_on_any_resource_is_refused(
         ],
     )
     message = only(analyze(bad), "no-passrole-or-ecs-on-any-resource")
-    assert "inline policy 'broad' of role 'PrefectEcsTaskExecutionRole'" in message
+    assert "inline policy 'broad' of role 'dev-ecs-execution-role'" in message
     assert "allows every action except ['s3:*']" in message
 
 
