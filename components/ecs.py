@@ -313,7 +313,7 @@ def _new_network(
     cidr = ipaddress.IPv4Network(aws.network.new_vpc_cidr)
     # Quarters of the VPC: three for the zones, one left for later.
     subnet_cidrs = list(cidr.subnets(prefixlen_diff=2))
-    named = aws.names.vpc
+    named = str(aws.names.vpc)  # resolved by the config layer
 
     vpc = ec2.Vpc(
         f"{name}-vpc",

@@ -21,7 +21,7 @@ from tests.harness import inputs, outputs, run_pools
 
 SUB = "3f2b1c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"
 OTHER_SUB = "9a8b7c6d-5e4f-4321-8765-0fedcba98765"
-GROUP_ID = f"/subscriptions/{SUB}/resourceGroups/prefect-aci-push-pool-rg"
+GROUP_ID = f"/subscriptions/{SUB}/resourceGroups/aci-rg"
 CONTRIBUTOR = (
     f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/"
     "b24988ac-6180-42a0-ab88-20f7382dd24c"
@@ -31,7 +31,7 @@ ACR_PULL = (
     "7f951dda-4ed3-4680-a7ca-43fe172d538d"
 )
 IDENTITY_ID = (
-    f"{GROUP_ID}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/prefect-acr-identity"
+    f"{GROUP_ID}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/aci-acr-identity"
 )
 
 RG = "azure-native:resources:ResourceGroup"
@@ -92,7 +92,7 @@ def test_the_resource_group_is_created_where_configured_with_the_helper_name(
     run: ProgramRun,
 ) -> None:
     group = inputs(run.one(RG, "aci-rg"))
-    assert group["resourceGroupName"] == "prefect-aci-push-pool-rg"
+    assert group["resourceGroupName"] == "aci-rg"
     assert group["location"] == "westeurope"
 
 
@@ -110,7 +110,7 @@ def test_prefect_signs_in_as_an_app_registration_with_its_service_principal(
     run: ProgramRun,
 ) -> None:
     app = run.one(APP, "aci-app")
-    assert inputs(app)["displayName"] == "prefect-aci-push-pool-app"
+    assert inputs(app)["displayName"] == "aci-prefect"
     assert inputs(app)["preventDuplicateNames"] is True
     sp = run.one(SP, "aci-sp")
     assert inputs(sp)["clientId"] == outputs(app)["clientId"]
@@ -174,19 +174,29 @@ def test_the_registry_is_basic_with_no_admin_user(run: ProgramRun) -> None:
     registry = inputs(run.one(REGISTRY, "aci-registry"))
     assert registry["sku"] == {"name": "Basic"}
     assert registry["adminUserEnabled"] is False
-    assert registry["resourceGroupName"] == "prefect-aci-push-pool-rg"
+    assert registry["resourceGroupName"] == "aci-rg"
     assert registry["location"] == "westeurope"
 
 
 def test_the_default_registry_name_is_valid_and_stable_across_runs(run: ProgramRun) -> None:
     name = inputs(run.one(REGISTRY))["registryName"]
-    assert re.fullmatch(r"prefect[0-9a-f]{10}", name)
+    # The pool's name without its dashes, and a hash of subscription, group and pool.
+    assert re.fullmatch(r"aci[0-9a-f]{10}", name)
     again = run_pools(aci_pool(), labels={"environment": "dev", "team": "data"})
     assert inputs(again.one(REGISTRY))["registryName"] == name
     elsewhere = run_pools(aci_pool(subscription_id=OTHER_SUB))
     other_pool = run_pools(aci_pool(name="aci-two"))
     assert inputs(elsewhere.one(REGISTRY))["registryName"] != name
     assert inputs(other_pool.one(REGISTRY))["registryName"] != name
+
+
+def test_helper_naming_gives_the_helpers_names_and_a_stable_registry() -> None:
+    run = run_pools({**aci_pool(), "naming": "helper"})
+    assert inputs(run.one(RG))["resourceGroupName"] == "prefect-aci-push-pool-rg"
+    assert inputs(run.one(APP))["displayName"] == "prefect-aci-push-pool-app"
+    assert inputs(run.one(IDENTITY))["resourceName"] == "prefect-acr-identity"
+    # The helper's registry name ends in a timestamp; ours is stable.
+    assert re.fullmatch(r"prefect[0-9a-f]{10}", inputs(run.one(REGISTRY))["registryName"])
 
 
 def test_a_registry_name_can_be_given() -> None:
@@ -197,7 +207,7 @@ def test_a_registry_name_can_be_given() -> None:
 
 def test_the_identity_may_pull_from_this_registry_only(run: ProgramRun) -> None:
     identity = run.one(IDENTITY, "aci-acr-identity")
-    assert inputs(identity)["resourceName"] == "prefect-acr-identity"
+    assert inputs(identity)["resourceName"] == "aci-acr-identity"
     pull = inputs(run.one(ASSIGNMENT, "aci-acr-pull"))
     registry_name = inputs(run.one(REGISTRY))["registryName"]
     assert pull["roleDefinitionId"] == ACR_PULL
@@ -240,7 +250,7 @@ def test_template_defaults_point_the_pool_at_the_group_registry_and_identity(
 ) -> None:
     login_server = outputs(run.one(REGISTRY))["loginServer"]
     assert defaults(run) == {
-        "resource_group_name": "prefect-aci-push-pool-rg",
+        "resource_group_name": "aci-rg",
         "subscription_id": SUB,
         "image_registry": {"registry_url": login_server, "identity": IDENTITY_ID},
         "identities": [IDENTITY_ID],

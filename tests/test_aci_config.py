@@ -153,8 +153,10 @@ def test_tags_that_only_gcp_would_refuse_are_fine_on_azure() -> None:
     assert tags["Cost Center"] == "Analytics & Co"
 
 
-def test_two_pools_cannot_create_the_same_group_identity_or_app() -> None:
-    problems = problems_of(aci_pool("one"), aci_pool("two"))
+def test_two_helper_named_pools_cannot_create_the_same_group_identity_or_app() -> None:
+    problems = problems_of(
+        {**aci_pool("one"), "naming": "helper"}, {**aci_pool("two"), "naming": "helper"}
+    )
     assert len(problems) == 3, problems
     assert any(p.startswith("pushpools:pools[1].azure.names.resource_group: ") for p in problems)
     assert any(p.startswith("pushpools:pools[1].azure.names.identity: ") for p in problems)

@@ -12,8 +12,8 @@ from harness import inputs, outputs, run_pools
 from pushpools.engine import ProgramRun, contains_secret, is_secret, reveal
 
 PROJECT = "acme-data-dev"
-PREFECT_SA = f"prefect-cloud-run@{PROJECT}.iam.gserviceaccount.com"
-RUNTIME_SA = f"prefect-cloud-run-jobs@{PROJECT}.iam.gserviceaccount.com"
+PREFECT_SA = f"ml-prefect@{PROJECT}.iam.gserviceaccount.com"
+RUNTIME_SA = f"ml-jobs@{PROJECT}.iam.gserviceaccount.com"
 
 SERVICE = "gcp:projects/service:Service"
 REPOSITORY = "gcp:artifactregistry/repository:Repository"
@@ -67,17 +67,34 @@ def test_enables_run_artifactregistry_and_iam_and_never_disables_them(default_ru
         assert service["disableOnDestroy"] is False
 
 
-def test_names_default_to_the_ones_prefects_helper_uses(default_run) -> None:
+def test_names_are_derived_from_the_pool_name(default_run) -> None:
     prefect_sa = inputs(default_run.one(ACCOUNT, "ml-prefect-sa"))
-    assert prefect_sa["accountId"] == "prefect-cloud-run"
+    assert prefect_sa["accountId"] == "ml-prefect"
     assert prefect_sa["displayName"] == "Prefect Cloud Run Service Account"
+    assert inputs(default_run.one(ACCOUNT, "ml-runtime-sa"))["accountId"] == "ml-jobs"
     repository = inputs(default_run.one(REPOSITORY))
-    assert repository["repositoryId"] == "prefect-images"
+    assert repository["repositoryId"] == "ml-images"
     assert repository["format"] == "DOCKER"
     assert repository["location"] == "europe-west1"
     blocks = reveal(default_run.outputs["credentials_blocks"])
     assert blocks["ml"]["name"] == "ml-push-pool-credentials"
     assert blocks["ml"]["type_slug"] == "gcp-credentials"
+
+
+def test_helper_naming_gives_the_helpers_names() -> None:
+    run = run_pools({**cloud_run_pool(), "naming": "helper"})
+    assert inputs(run.one(ACCOUNT, "ml-prefect-sa"))["accountId"] == "prefect-cloud-run"
+    assert inputs(run.one(ACCOUNT, "ml-runtime-sa"))["accountId"] == "prefect-cloud-run-jobs"
+    assert inputs(run.one(REPOSITORY))["repositoryId"] == "prefect-images"
+
+
+def test_a_long_pool_name_is_cut_to_the_account_id_limit_with_a_stable_hash() -> None:
+    name = "machine-learning-training-nightly"
+    run = run_pools(cloud_run_pool(name))
+    ids = [inputs(r)["accountId"] for r in run.find(ACCOUNT)]
+    assert all(len(i) <= 30 and i[-1] != "-" and i.startswith("machine-learning") for i in ids)
+    assert len(set(ids)) == 2
+    assert [inputs(r)["accountId"] for r in run_pools(cloud_run_pool(name)).find(ACCOUNT)] == ids
 
 
 def test_prefect_account_gets_run_developer_on_the_project(default_run) -> None:
@@ -203,7 +220,7 @@ def test_template_defaults_set_region_and_runtime_account(default_run) -> None:
         "name": "ml-push-pool-credentials",
         "variable": "credentials",
     }
-    assert pool["image_namespace"] == f"europe-west1-docker.pkg.dev/{PROJECT}/prefect-images"
+    assert pool["image_namespace"] == f"europe-west1-docker.pkg.dev/{PROJECT}/ml-images"
 
 
 def test_bumping_the_key_generation_replaces_the_key() -> None:
@@ -237,8 +254,8 @@ def test_two_pools_in_two_projects_are_independent() -> None:
         [
             PREFECT_SA,
             RUNTIME_SA,
-            "prefect-cloud-run@acme-etl-prod.iam.gserviceaccount.com",
-            "prefect-cloud-run-jobs@acme-etl-prod.iam.gserviceaccount.com",
+            "etl-prefect@acme-etl-prod.iam.gserviceaccount.com",
+            "etl-jobs@acme-etl-prod.iam.gserviceaccount.com",
         ]
     )
     assert run.outputs["pools"]["etl"]["template_defaults"]["region"] == "us-central1"

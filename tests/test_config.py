@@ -62,8 +62,10 @@ def test_duplicate_pool_names() -> None:
     ) in problems
 
 
-def test_two_pools_that_would_create_the_same_service_account() -> None:
-    problems = config_problems(pools(gcp_pool("ml"), gcp_pool("etl")))
+def test_two_helper_named_pools_would_create_the_same_service_account() -> None:
+    problems = config_problems(
+        pools(gcp_pool("ml", naming="helper"), gcp_pool("etl", naming="helper"))
+    )
     assert (
         "pushpools:pools[1].gcp.names.service_account: service account 'prefect-cloud-run' "
         "in project acme-data-dev is already used by pool 'ml'; give one of them another name"

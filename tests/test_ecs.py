@@ -49,7 +49,7 @@ def _ecs_pool(name: str = "dev-ecs", **aws: Any) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def default_run() -> ProgramRun:
-    """A pool with nothing but a region: the helper's names, a new VPC."""
+    """A pool with nothing but a region: derived names, a new VPC."""
     return run_pools(_ecs_pool(), labels={"team": "data-platform"})
 
 
@@ -130,9 +130,26 @@ def test_every_resource_is_a_child_of_the_pool_component(default_run: ProgramRun
     assert {r.parent for r in _aws_resources(default_run)} == {component.urn}
 
 
-def test_physical_names_default_to_the_helpers(default_run: ProgramRun) -> None:
+def test_physical_names_are_derived_from_the_pool_name(default_run: ProgramRun) -> None:
+    names = {
+        (ROLE, "dev-ecs-execution-role"): "dev-ecs-execution-role",
+        (USER, "dev-ecs-prefect-user"): "dev-ecs-prefect",
+        (POLICY, "dev-ecs-prefect-policy"): "dev-ecs-prefect-policy",
+        (CLUSTER, "dev-ecs-cluster"): "dev-ecs-cluster",
+        (REPOSITORY, "dev-ecs-images"): "dev-ecs-flows",
+        (SECURITY_GROUP, "dev-ecs-security-group"): "dev-ecs-tasks",
+        (LOG_GROUP, "dev-ecs-logs"): "/ecs/dev-ecs-cluster",
+    }
+    for (type_, name), physical in names.items():
+        assert inputs(default_run.one(type_, name))["name"] == physical
+    assert inputs(default_run.one(VPC))["tags"]["Name"] == "dev-ecs-vpc"
+
+
+def test_helper_naming_gives_exactly_the_helpers_names() -> None:
+    run = run_pools({**_ecs_pool(task_role={}), "naming": "helper"})
     names = {
         (ROLE, "dev-ecs-execution-role"): "PrefectEcsTaskExecutionRole",
+        (ROLE, "dev-ecs-task-role"): "PrefectEcsTaskRole",
         (USER, "dev-ecs-prefect-user"): "prefect-ecs-user",
         (POLICY, "dev-ecs-prefect-policy"): "prefect-ecs-policy",
         (CLUSTER, "dev-ecs-cluster"): "prefect-ecs-cluster",
@@ -141,7 +158,14 @@ def test_physical_names_default_to_the_helpers(default_run: ProgramRun) -> None:
         (LOG_GROUP, "dev-ecs-logs"): "/ecs/prefect-ecs-cluster",
     }
     for (type_, name), physical in names.items():
-        assert inputs(default_run.one(type_, name))["name"] == physical
+        assert inputs(run.one(type_, name))["name"] == physical
+    assert inputs(run.one(VPC))["tags"]["Name"] == "prefect-ecs-vpc"
+
+
+def test_a_name_given_wins_over_helper_naming() -> None:
+    run = run_pools({**_ecs_pool(names={"cluster": "flows"}), "naming": "helper"})
+    assert inputs(run.one(CLUSTER))["name"] == "flows"
+    assert inputs(run.one(USER))["name"] == "prefect-ecs-user"
 
 
 def test_regional_resources_are_created_in_the_pools_region(custom_run: ProgramRun) -> None:
@@ -171,11 +195,11 @@ def test_the_execution_role_has_the_managed_policy_and_may_create_its_log_group(
     default_run: ProgramRun,
 ) -> None:
     attachment = inputs(default_run.one(ROLE_ATTACHMENT, "dev-ecs-execution-role-policy"))
-    assert attachment == {"role": "PrefectEcsTaskExecutionRole", "policyArn": EXECUTION_POLICY}
-    log_group_arn = f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/ecs/prefect-ecs-cluster"
+    assert attachment == {"role": "dev-ecs-execution-role", "policyArn": EXECUTION_POLICY}
+    log_group_arn = f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/ecs/dev-ecs-cluster"
     assert _arn(default_run, LOG_GROUP, "dev-ecs-logs") == log_group_arn
     inline = inputs(default_run.one(ROLE_POLICY, "dev-ecs-execution-role-logs"))
-    assert inline["role"] == "PrefectEcsTaskExecutionRole"
+    assert inline["role"] == "dev-ecs-execution-role"
     assert json.loads(inline["policy"]) == {
         "Version": "2012-10-17",
         "Statement": [
@@ -190,7 +214,7 @@ def test_the_execution_role_has_the_managed_policy_and_may_create_its_log_group(
 
 
 def test_no_task_role_unless_configured(default_run: ProgramRun) -> None:
-    assert [inputs(r)["name"] for r in default_run.find(ROLE)] == ["PrefectEcsTaskExecutionRole"]
+    assert [inputs(r)["name"] for r in default_run.find(ROLE)] == ["dev-ecs-execution-role"]
     defaults = reveal(default_run.outputs)["pools"]["dev-ecs"]["template_defaults"]
     assert "task_role_arn" not in defaults
 
@@ -199,7 +223,7 @@ def test_the_task_role_trusts_ecs_tasks_and_gets_the_configured_policies(
     custom_run: ProgramRun,
 ) -> None:
     role = inputs(custom_run.one(ROLE, "prod-ecs-task-role"))
-    assert role["name"] == "PrefectEcsTaskRole"
+    assert role["name"] == "prod-ecs-task-role"
     assert json.loads(role["assumeRolePolicy"])["Statement"] == [
         {
             "Effect": "Allow",
@@ -210,7 +234,7 @@ def test_the_task_role_trusts_ecs_tasks_and_gets_the_configured_policies(
     attached = {
         inputs(r)["policyArn"]
         for r in custom_run.find(ROLE_ATTACHMENT)
-        if inputs(r)["role"] == "PrefectEcsTaskRole"
+        if inputs(r)["role"] == "prod-ecs-task-role"
     }
     assert attached == {S3_READ, CUSTOM_POLICY}
     names = {r.name for r in custom_run.find(ROLE_ATTACHMENT) if "task-role" in r.name}
@@ -242,7 +266,7 @@ def test_the_cluster_offers_fargate_and_fargate_spot(
     cluster = inputs(default_run.one(CLUSTER))
     assert cluster["settings"] == [{"name": "containerInsights", "value": "disabled"}]
     capacity = inputs(default_run.one(CAPACITY))
-    assert capacity["clusterName"] == "prefect-ecs-cluster"
+    assert capacity["clusterName"] == "dev-ecs-cluster"
     assert capacity["capacityProviders"] == ["FARGATE", "FARGATE_SPOT"]
     assert capacity["defaultCapacityProviderStrategies"] == [
         {"capacityProvider": "FARGATE", "weight": 1}
@@ -261,7 +285,7 @@ def test_the_repository_scans_on_push_and_keeps_the_last_images(
     assert repository["imageScanningConfiguration"] == {"scanOnPush": True}
     assert repository["imageTagMutability"] == "MUTABLE"
     lifecycle = inputs(default_run.one(LIFECYCLE))
-    assert lifecycle["repository"] == "prefect-flows"
+    assert lifecycle["repository"] == "dev-ecs-flows"
     assert json.loads(lifecycle["policy"]) == {
         "rules": [
             {
@@ -364,14 +388,14 @@ def test_the_prefect_policy_is_exactly_the_helpers_actions_on_this_pools_resourc
 ) -> None:
     vpc_id = outputs(default_run.one(VPC))["id"]
     region = f"us-east-1:{ACCOUNT}"
-    cluster = f"arn:aws:ecs:{region}:cluster/prefect-ecs-cluster"
+    cluster = f"arn:aws:ecs:{region}:cluster/dev-ecs-cluster"
     families = f"arn:aws:ecs:{region}:task-definition/prefect_dev-ecs_*"
     groups = f"arn:aws:ec2:{region}:security-group/*"
     vpc = f"arn:aws:ec2:{region}:vpc/{vpc_id}"
-    log_group = f"arn:aws:logs:{region}:log-group:/ecs/prefect-ecs-cluster"
+    log_group = f"arn:aws:logs:{region}:log-group:/ecs/dev-ecs-cluster"
     assert _arn(default_run, CLUSTER, "dev-ecs-cluster") == cluster
     policy = inputs(default_run.one(POLICY))
-    assert policy["name"] == "prefect-ecs-policy"
+    assert policy["name"] == "dev-ecs-prefect-policy"
     assert json.loads(policy["policy"]) == {
         "Version": "2012-10-17",
         "Statement": [
@@ -416,7 +440,7 @@ def test_the_prefect_policy_is_exactly_the_helpers_actions_on_this_pools_resourc
                 "Sid": "TasksOnThisPoolsCluster",
                 "Effect": "Allow",
                 "Action": ["ecs:DescribeTasks", "ecs:StopTask", "ecs:TagResource"],
-                "Resource": f"arn:aws:ecs:{region}:task/prefect-ecs-cluster/*",
+                "Resource": f"arn:aws:ecs:{region}:task/dev-ecs-cluster/*",
             },
             {
                 "Sid": "ThisPoolsLogStreams",
@@ -448,7 +472,7 @@ def test_the_prefect_policy_is_exactly_the_helpers_actions_on_this_pools_resourc
                 "Sid": "AllowPassRoleForEcs",
                 "Effect": "Allow",
                 "Action": "iam:PassRole",
-                "Resource": [f"arn:aws:iam::{ACCOUNT}:role/PrefectEcsTaskExecutionRole"],
+                "Resource": [f"arn:aws:iam::{ACCOUNT}:role/dev-ecs-execution-role"],
                 "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
             },
         ],
@@ -457,15 +481,15 @@ def test_the_prefect_policy_is_exactly_the_helpers_actions_on_this_pools_resourc
 
 def test_the_policy_is_attached_to_the_pools_own_user(default_run: ProgramRun) -> None:
     user = inputs(default_run.one(USER))
-    assert user["name"] == "prefect-ecs-user"
+    assert user["name"] == "dev-ecs-prefect"
     attachments = [inputs(a) for a in default_run.find(USER_ATTACHMENT)]
     assert attachments == [
         {
-            "user": "prefect-ecs-user",
+            "user": "dev-ecs-prefect",
             "policyArn": _arn(default_run, POLICY, "dev-ecs-prefect-policy"),
         }
     ]
-    assert inputs(default_run.one(ACCESS_KEY))["user"] == "prefect-ecs-user"
+    assert inputs(default_run.one(ACCESS_KEY))["user"] == "dev-ecs-prefect"
 
 
 def test_pass_role_names_the_execution_and_task_roles_only(custom_run: ProgramRun) -> None:
@@ -513,27 +537,21 @@ def test_an_existing_user_gets_the_policy_and_a_key_but_is_not_created(
 
 
 def test_two_pools_get_two_users_each_allowed_only_its_own_resources() -> None:
-    second_names = {
-        "execution_role": "PrefectEcsTaskExecutionRole-batch",
-        "user": "prefect-ecs-user-batch",
-        "policy": "prefect-ecs-policy-batch",
-        "cluster": "prefect-batch",
-        "repository": "prefect-flows-batch",
-    }
-    run = run_pools(_ecs_pool("etl-ecs"), _ecs_pool("batch-ecs", names=second_names))
+    # Derived names: two pools in one account need no names of their own.
+    run = run_pools(_ecs_pool("etl-ecs"), _ecs_pool("batch-ecs"))
     users = {r.name: inputs(r)["name"] for r in run.find(USER)}
     assert users == {
-        "etl-ecs-prefect-user": "prefect-ecs-user",
-        "batch-ecs-prefect-user": "prefect-ecs-user-batch",
+        "etl-ecs-prefect-user": "etl-ecs-prefect",
+        "batch-ecs-prefect-user": "batch-ecs-prefect",
     }
     keys = {r.name: inputs(r)["user"] for r in run.find(ACCESS_KEY)}
     assert keys == {
-        "etl-ecs-access-key-1": "prefect-ecs-user",
-        "batch-ecs-access-key-1": "prefect-ecs-user-batch",
+        "etl-ecs-access-key-1": "etl-ecs-prefect",
+        "batch-ecs-access-key-1": "batch-ecs-prefect",
     }
     for pool, role, cluster in [
-        ("etl-ecs", "PrefectEcsTaskExecutionRole", "prefect-ecs-cluster"),
-        ("batch-ecs", "PrefectEcsTaskExecutionRole-batch", "prefect-batch"),
+        ("etl-ecs", "etl-ecs-execution-role", "etl-ecs-cluster"),
+        ("batch-ecs", "batch-ecs-execution-role", "batch-ecs-cluster"),
     ]:
         document = _policy_document(run, POLICY, f"{pool}-prefect-policy")
         assert _statement(document, "AllowPassRoleForEcs")["Resource"] == [
@@ -592,8 +610,8 @@ def test_the_template_defaults_point_at_the_pools_infrastructure(default_run: Pr
     pool = default_run.outputs["pools"]["dev-ecs"]
     subnets = [outputs(s)["id"] for s in sorted(default_run.find(SUBNET), key=lambda r: r.name)]
     assert pool["template_defaults"] == {
-        "cluster": f"arn:aws:ecs:us-east-1:{ACCOUNT}:cluster/prefect-ecs-cluster",
-        "execution_role_arn": f"arn:aws:iam::{ACCOUNT}:role/PrefectEcsTaskExecutionRole",
+        "cluster": f"arn:aws:ecs:us-east-1:{ACCOUNT}:cluster/dev-ecs-cluster",
+        "execution_role_arn": f"arn:aws:iam::{ACCOUNT}:role/dev-ecs-execution-role",
         "vpc_id": outputs(default_run.one(VPC))["id"],
         "network_configuration": {
             "subnets": subnets,
@@ -602,17 +620,17 @@ def test_the_template_defaults_point_at_the_pools_infrastructure(default_run: Pr
         },
         "configure_cloudwatch_logs": True,
         "cloudwatch_logs_options": {
-            "awslogs-group": "/ecs/prefect-ecs-cluster",
+            "awslogs-group": "/ecs/dev-ecs-cluster",
             "awslogs-region": "us-east-1",
         },
         "launch_type": "FARGATE",
     }
-    assert pool["image_namespace"] == f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/prefect-flows"
+    assert pool["image_namespace"] == f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/dev-ecs-flows"
 
 
 def test_an_existing_network_and_task_role_reach_the_template(custom_run: ProgramRun) -> None:
     defaults = custom_run.outputs["pools"]["prod-ecs"]["template_defaults"]
-    assert defaults["task_role_arn"] == f"arn:aws:iam::{ACCOUNT}:role/PrefectEcsTaskRole"
+    assert defaults["task_role_arn"] == f"arn:aws:iam::{ACCOUNT}:role/prod-ecs-task-role"
     assert defaults["vpc_id"] == EXISTING_VPC
     assert defaults["network_configuration"] == {
         "subnets": EXISTING_SUBNETS,
@@ -668,14 +686,14 @@ def test_every_taggable_resource_carries_the_common_tags(
 
 
 def test_network_resources_are_named_as_the_helper_names_its_vpc(default_run: ProgramRun) -> None:
-    assert inputs(default_run.one(VPC))["tags"]["Name"] == "prefect-ecs-vpc"
+    assert inputs(default_run.one(VPC))["tags"]["Name"] == "dev-ecs-vpc"
     subnet = inputs(default_run.one(SUBNET, "dev-ecs-public-us-east-1b"))
-    assert subnet["tags"]["Name"] == "prefect-ecs-vpc-public-us-east-1b"
+    assert subnet["tags"]["Name"] == "dev-ecs-vpc-public-us-east-1b"
 
 
 def test_the_deployment_snippet_tags_the_repository_itself(default_run: ProgramRun) -> None:
     # An ECR repository holds one image: `<repository_url>:<tag>`, not `<url>/<image>:<tag>`.
     snippet = yaml.safe_load(default_run.outputs["prefect_yaml"]["dev-ecs"])
     assert snippet["work_pool"]["job_variables"]["image"] == (
-        f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/prefect-flows:<tag>"
+        f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/dev-ecs-flows:<tag>"
     )

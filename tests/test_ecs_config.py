@@ -7,11 +7,16 @@ from typing import Any
 import pytest
 
 from pushpools.components.config.aws import AWS_REGIONS, LOG_RETENTION_DAYS, EcsSettings
+from pushpools.components.naming import Naming
 from tests.harness import config_problems
 
 
 def _pool(name: str = "dev-ecs", type_: str = "ecs:push", **aws: Any) -> dict[str, Any]:
     return {"name": name, "type": type_, "aws": {"region": "eu-west-1", **aws}}
+
+
+def _helper_named(name: str = "dev-ecs", **aws: Any) -> dict[str, Any]:
+    return {**_pool(name, **aws), "naming": "helper"}
 
 
 def _problems(*pools: dict[str, Any], labels: dict[str, str] | None = None) -> list[str]:
@@ -174,9 +179,13 @@ def test_bad_physical_names_are_refused(key: str, value: str, what: str) -> None
 
 
 def test_the_task_role_cannot_be_the_execution_role() -> None:
-    names = {"task_role": "prefectecstaskexecutionrole"}  # IAM names ignore case
+    names = {"task_role": "DEV-ECS-execution-role"}  # IAM names ignore case
     problem = _only(_problems(_pool(names=names, task_role={})))
-    assert problem.startswith("pushpools:pools[0].aws: names.task_role")
+    assert problem == (
+        "pushpools:pools[0].aws.names.task_role: IAM role 'dev-ecs-execution-role' (IAM names "
+        "ignore case) in AWS account is also this pool's aws.names.execution_role; each needs "
+        "a name of its own"
+    )
 
 
 def test_a_bad_existing_user_name_is_refused() -> None:
@@ -184,8 +193,8 @@ def test_a_bad_existing_user_name_is_refused() -> None:
     assert problem.startswith("pushpools:pools[0].aws.existing_user_name: 'ci user'")
 
 
-def test_two_pools_with_default_names_collide_on_every_name_of_their_scope() -> None:
-    problems = _problems(_pool("a-ecs"), _pool("b-ecs"))
+def test_two_pools_with_helper_names_collide_on_every_name_of_their_scope() -> None:
+    problems = _problems(_helper_named("a-ecs"), _helper_named("b-ecs"))
     keys = {p.split(":", 2)[1].split(" ")[0] for p in problems}
     assert keys == {
         f"pools[1].aws.names.{n}"
@@ -197,7 +206,7 @@ def test_two_pools_with_default_names_collide_on_every_name_of_their_scope() -> 
 
 
 def test_pools_in_two_regions_collide_only_on_account_wide_iam_names() -> None:
-    problems = _problems(_pool("a-ecs"), _pool("b-ecs", region="us-east-1"))
+    problems = _problems(_helper_named("a-ecs"), _helper_named("b-ecs", region="us-east-1"))
     keys = sorted(p.split(":", 2)[1].split(" ")[0] for p in problems)
     assert keys == [
         "pools[1].aws.names.execution_role",
@@ -210,7 +219,7 @@ def test_iam_names_collide_regardless_of_case() -> None:
     second = _pool(
         "b-ecs",
         region="us-east-1",
-        names={"execution_role": "PREFECTECSTASKEXECUTIONROLE", "user": "b", "policy": "b"},
+        names={"execution_role": "A-ECS-EXECUTION-ROLE"},
     )
     problem = _only(_problems(_pool("a-ecs"), second))
     assert problem.startswith("pushpools:pools[1].aws.names.execution_role:")
@@ -231,16 +240,10 @@ def test_two_pools_cannot_share_an_existing_user() -> None:
 
 def test_a_security_group_name_collides_only_within_one_existing_vpc() -> None:
     network = {"vpc_id": "vpc-0123456789abcdef0", "subnet_ids": ["subnet-0123456789abcdef0"]}
-    other_names = {
-        "execution_role": "b-exec",
-        "user": "b-user",
-        "policy": "b-policy",
-        "cluster": "b-cluster",
-        "repository": "b-flows",
-    }
     problem = _only(
         _problems(
-            _pool("a-ecs", network=network), _pool("b-ecs", network=network, names=other_names)
+            _pool("a-ecs", network=network),
+            _pool("b-ecs", network=network, names={"security_group": "a-ecs-tasks"}),
         )
     )
     assert problem.startswith("pushpools:pools[1].aws.names.security_group:")
@@ -269,6 +272,9 @@ def test_a_key_generation_below_one_is_refused() -> None:
 
 def test_the_ecs_worker_type_takes_the_same_section() -> None:
     settings = EcsSettings.model_validate({"region": "eu-west-1"})
-    assert settings.names.log_group_name == "/ecs/prefect-ecs-cluster"
+    derived = settings.resolve_names("dev-ecs", Naming.DERIVED)
+    assert derived.names.log_group_name == "/ecs/dev-ecs-cluster"
+    helper = settings.resolve_names("dev-ecs", Naming.HELPER)
+    assert helper.names.log_group_name == "/ecs/prefect-ecs-cluster"
     problem = _only(_problems(_pool(type_="ecs", region="nowhere")))
     assert problem.startswith("pushpools:pools[0].aws.region: 'nowhere'")

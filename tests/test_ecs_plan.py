@@ -64,7 +64,7 @@ def test_the_prod_stack_plans_an_ecs_pool_in_the_existing_vpc() -> None:
     assert group["vpcId"] == "vpc-0c4f2a9e71b35d864"
     defaults = prod.outputs["pools"]["prod-ecs"]["template_defaults"]
     assert defaults["network_configuration"]["assignPublicIp"] == "DISABLED"
-    assert defaults["task_role_arn"].endswith(":role/PrefectEcsTaskRole")
+    assert defaults["task_role_arn"].endswith(":role/prod-ecs-task-role")
 
 
 _PLAN_IN_A_FRESH_PROCESS = """

@@ -40,7 +40,7 @@ def test_text_plan_says_it_is_offline_and_lists_every_resource(dev_text, dev_jso
 def test_text_plan_shows_grants_with_their_scope(dev_text) -> None:
     assert "role: roles/run.developer" in dev_text
     assert "role: roles/iam.serviceAccountUser" in dev_text
-    assert "serviceAccountId: projects/acme-data-dev/serviceAccounts/prefect-cloud-run-jobs@" in (
+    assert "serviceAccountId: projects/acme-data-dev/serviceAccounts/dev-cloud-run-jobs@" in (
         dev_text
     )
 

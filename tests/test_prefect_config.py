@@ -176,12 +176,12 @@ def test_each_pool_exports_its_prefect_yaml_snippet() -> None:
         "work_pool": {
             "name": "runs",
             "job_variables": {
-                "image": "europe-west1-docker.pkg.dev/acme-data-dev/prefect-images/<image>:<tag>"
+                "image": "europe-west1-docker.pkg.dev/acme-data-dev/runs-images/<image>:<tag>"
             },
         }
     }
     assert run.outputs["pools"]["runs"]["image_namespace"] == (
-        "europe-west1-docker.pkg.dev/acme-data-dev/prefect-images"
+        "europe-west1-docker.pkg.dev/acme-data-dev/runs-images"
     )
 
 

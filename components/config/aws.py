@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from pushpools.components.config.base import ConfigModel
+from pushpools.components.naming import NameRule, Naming, fill_names
 
 # The commercial partition (`aws`): every ARN pushpools writes assumes it. China, GovCloud
 # and the sovereign partitions need other ARNs and other credentials.
@@ -80,50 +81,76 @@ def _iam_name(value: str, what: str, max_length: int) -> str:
     return value
 
 
-class EcsNames(ConfigModel):
-    """Physical names; the defaults are the ones Prefect's `--provision-infra` uses.
+# The names Prefect's `--provision-infra` helper gives (`naming: helper`).
+HELPER_NAMES = {
+    "execution_role": "PrefectEcsTaskExecutionRole",
+    "task_role": "PrefectEcsTaskRole",
+    "user": "prefect-ecs-user",
+    "policy": "prefect-ecs-policy",
+    "cluster": "prefect-ecs-cluster",
+    "repository": "prefect-flows",
+    "security_group": "prefect-ecs-security-group",
+    "vpc": "prefect-ecs-vpc",
+}
+# Derived names (`naming: derived`, the default): the pool's name and a suffix, within
+# each name's length limit (IAM roles and users 64, policies 128, tag values 256).
+_DERIVED = {
+    "execution_role": ("{pool}-execution-role", NameRule(64)),
+    "task_role": ("{pool}-task-role", NameRule(64)),
+    "user": ("{pool}-prefect", NameRule(64)),
+    "policy": ("{pool}-prefect-policy", NameRule(128)),
+    "cluster": ("{pool}-cluster", NameRule(255)),
+    "repository": ("{pool}-flows", NameRule(256)),
+    "security_group": ("{pool}-tasks", NameRule(255, refused_prefix="sg-")),
+    "vpc": ("{pool}-vpc", NameRule(256)),
+}
 
-    IAM names are unique per AWS account and the others per region, so a second ECS pool
-    in the same account needs its own names here (the stack config check says which).
+
+class EcsNames(ConfigModel):
+    """Physical names. Unset ones are derived from the pool's name (`naming: derived`,
+    e.g. `<pool>-cluster`) or are the helper's (`naming: helper`).
+
+    IAM names are unique per AWS account and the others per region; the stack config check
+    says which of them two pools of one stack would share.
     """
 
-    execution_role: str = "PrefectEcsTaskExecutionRole"
+    execution_role: str | None = None
     """IAM role the ECS agent uses to pull images and write logs."""
-    task_role: str = "PrefectEcsTaskRole"
+    task_role: str | None = None
     """IAM role the flow code runs as; created only with a `task_role` section."""
-    user: str = "prefect-ecs-user"
+    user: str | None = None
     """IAM user Prefect acts as; its access key goes into the credentials block."""
-    policy: str = "prefect-ecs-policy"
+    policy: str | None = None
     """Customer-managed IAM policy holding what Prefect may do."""
-    cluster: str = "prefect-ecs-cluster"
-    repository: str = "prefect-flows"
+    cluster: str | None = None
+    repository: str | None = None
     """ECR repository for flow images."""
-    security_group: str = "prefect-ecs-security-group"
+    security_group: str | None = None
     log_group: str | None = None
     """CloudWatch log group of the pool's tasks; default `/ecs/<cluster>` (the helper makes
     none, and the worker's own default, `prefect`, is shared by every pool)."""
-    vpc: str = "prefect-ecs-vpc"
-    """`Name` tag of a VPC pushpools creates, as the helper tags it."""
+    vpc: str | None = None
+    """`Name` tag of a VPC pushpools creates."""
 
     @field_validator("execution_role", "task_role")
     @classmethod
-    def _role(cls, value: str) -> str:
-        return _iam_name(value, "role", 64)
+    def _role(cls, value: str | None) -> str | None:
+        return None if value is None else _iam_name(value, "role", 64)
 
     @field_validator("user")
     @classmethod
-    def _user(cls, value: str) -> str:
-        return _iam_name(value, "user", 64)
+    def _user(cls, value: str | None) -> str | None:
+        return None if value is None else _iam_name(value, "user", 64)
 
     @field_validator("policy")
     @classmethod
-    def _policy(cls, value: str) -> str:
-        return _iam_name(value, "policy", 128)
+    def _policy(cls, value: str | None) -> str | None:
+        return None if value is None else _iam_name(value, "policy", 128)
 
     @field_validator("cluster")
     @classmethod
-    def _cluster(cls, value: str) -> str:
-        if not _CLUSTER_NAME.match(value):
+    def _cluster(cls, value: str | None) -> str | None:
+        if value is not None and not _CLUSTER_NAME.match(value):
             raise ValueError(
                 f"{value!r} is not a valid ECS cluster name; allowed: 1-255 letters, digits, "
                 "hyphens and underscores"
@@ -132,8 +159,8 @@ class EcsNames(ConfigModel):
 
     @field_validator("repository")
     @classmethod
-    def _repository(cls, value: str) -> str:
-        if not (_REPOSITORY_NAME.match(value) and 2 <= len(value) <= 256):
+    def _repository(cls, value: str | None) -> str | None:
+        if value is not None and not (_REPOSITORY_NAME.match(value) and 2 <= len(value) <= 256):
             raise ValueError(
                 f"{value!r} is not a valid ECR repository name; allowed: 2-256 lowercase "
                 "letters and digits, separated by '.', '_', '__', '-' or '/' "
@@ -143,7 +170,9 @@ class EcsNames(ConfigModel):
 
     @field_validator("security_group")
     @classmethod
-    def _security_group(cls, value: str) -> str:
+    def _security_group(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         if value.lower().startswith("sg-") or not _SECURITY_GROUP_NAME.match(value):
             raise ValueError(
                 f"{value!r} is not a valid security group name; allowed: 1-255 letters, "
@@ -333,18 +362,22 @@ class EcsSettings(ConfigModel):
         return None if value is None else _iam_name(value, "user", 64)
 
     @model_validator(mode="after")
-    def _roles_differ(self) -> EcsSettings:
-        if self.task_role is not None and _same_iam_name(
-            self.names.task_role, self.names.execution_role
-        ):
+    def _one_user(self) -> EcsSettings:
+        if self.existing_user_name is not None and self.names.user is not None:
             raise ValueError(
-                f"names.task_role {self.names.task_role!r} is also the execution role's name; "
-                "the flow code's role must be its own"
+                f"names.user {self.names.user!r} is set next to existing_user_name "
+                f"{self.existing_user_name!r}, which means no user is created; give either "
+                "existing_user_name (use a user) or names.user (create one), not both"
             )
         return self
 
+    def resolve_names(self, pool_name: str, naming: Naming) -> EcsSettings:
+        """A copy with every unset name filled in (explicit names win in both modes)."""
+        names = fill_names(self.names, pool_name, naming, HELPER_NAMES, _DERIVED)
+        return self.model_copy(update={"names": names})
+
     @property
-    def user_name(self) -> str:
+    def user_name(self) -> str | None:
         return self.existing_user_name or self.names.user
 
     def physical_names(self) -> list[tuple[str, str, str]]:
@@ -376,10 +409,6 @@ class EcsSettings(ConfigModel):
         return names
 
 
-def _same_iam_name(a: str, b: str) -> bool:
-    return a.lower() == b.lower()
-
-
-def _iam(kind: str, name: str) -> str:
+def _iam(kind: str, name: str | None) -> str:
     # IAM names are unique regardless of case: compare them in one case.
-    return f"IAM {kind} {name.lower()!r} (IAM names ignore case)"
+    return f"IAM {kind} {str(name).lower()!r} (IAM names ignore case)"

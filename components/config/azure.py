@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from datetime import UTC, date, datetime, timedelta
 from difflib import get_close_matches
@@ -11,6 +10,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from pushpools.components.config.base import ConfigModel
+from pushpools.components.naming import NameRule, Naming, fill_names, fit, stable_hash
 
 # Public Azure regions (`az account list-locations`, regionType Physical), by ARM name.
 # Some are restricted to customers with a local presence; ARM says so at `pulumi up`.
@@ -95,29 +95,49 @@ def today_utc() -> date:
     return datetime.now(UTC).date()
 
 
-class AciNames(ConfigModel):
-    """Physical names; the defaults are the ones Prefect's `--provision-infra` uses."""
+# The names Prefect's `--provision-infra` helper gives (`naming: helper`). Its registry
+# name ends in a timestamp, so every run would make another registry: pushpools' own
+# stable name is used instead (see registry_name).
+HELPER_NAMES = {
+    "resource_group": "prefect-aci-push-pool-rg",
+    "app_registration": "prefect-aci-push-pool-app",
+    "identity": "prefect-acr-identity",
+}
+# Derived names (`naming: derived`, the default): the pool's name and a suffix.
+_DERIVED = {
+    "resource_group": ("{pool}-rg", NameRule(90)),
+    "app_registration": ("{pool}-prefect", NameRule(_MAX_DISPLAY_NAME)),
+    "identity": ("{pool}-acr-identity", NameRule(128)),
+}
+# Registry names are global in Azure and only letters and digits.
+_REGISTRY_RULE = NameRule(50, dropped="^A-Za-z0-9")
 
-    resource_group: str = "prefect-aci-push-pool-rg"
-    """Resource group to create (ignored when `existing_resource_group` is set)."""
-    app_registration: str = "prefect-aci-push-pool-app"
+
+class AciNames(ConfigModel):
+    """Physical names. Unset ones are derived from the pool's name (`naming: derived`,
+    e.g. `<pool>-rg`) or are the helper's (`naming: helper`)."""
+
+    resource_group: str | None = None
+    """Resource group to create (not with `existing_resource_group`)."""
+    app_registration: str | None = None
     """Display name of the Entra ID app registration Prefect signs in as."""
-    identity: str = "prefect-acr-identity"
+    identity: str | None = None
     """User-assigned managed identity the container groups pull images with."""
     registry: str | None = None
-    """Container registry name, globally unique in Azure. Default: `prefect` and a suffix
-    hashed from subscription, resource group and pool, stable across runs (the helper's
-    suffix is a timestamp, so every run would make another registry)."""
+    """Container registry name, globally unique in Azure. Default: the pool's name without
+    dashes (`naming: derived`) or `prefect` (`naming: helper`), and a suffix hashed from
+    subscription, resource group and pool, stable across runs (the helper's suffix is a
+    timestamp, so every run would make another registry)."""
 
     @field_validator("resource_group")
     @classmethod
-    def _resource_group(cls, value: str) -> str:
-        return _valid_resource_group(value)
+    def _resource_group(cls, value: str | None) -> str | None:
+        return None if value is None else _valid_resource_group(value)
 
     @field_validator("app_registration")
     @classmethod
-    def _display_name(cls, value: str) -> str:
-        if not 1 <= len(value) <= _MAX_DISPLAY_NAME:
+    def _display_name(cls, value: str | None) -> str | None:
+        if value is not None and not 1 <= len(value) <= _MAX_DISPLAY_NAME:
             raise ValueError(
                 f"{value!r} is not a valid app registration name; allowed: 1-"
                 f"{_MAX_DISPLAY_NAME} characters"
@@ -126,8 +146,8 @@ class AciNames(ConfigModel):
 
     @field_validator("identity")
     @classmethod
-    def _identity(cls, value: str) -> str:
-        if not _IDENTITY.match(value):
+    def _identity(cls, value: str | None) -> str | None:
+        if value is not None and not _IDENTITY.match(value):
             raise ValueError(
                 f"{value!r} is not a valid managed identity name; allowed: 3-128 letters, "
                 "digits, '-' and '_', starting with a letter or digit"
@@ -226,17 +246,24 @@ class AciSettings(ConfigModel):
             )
         return self
 
+    def resolve_names(self, pool_name: str, naming: Naming) -> AciSettings:
+        """A copy with every unset name filled in (explicit names win in both modes)."""
+        names = fill_names(self.names, pool_name, naming, HELPER_NAMES, _DERIVED)
+        if names.registry is None:
+            group = (self.existing_resource_group or names.resource_group or "").lower()
+            digest = stable_hash(f"{self.subscription_id}/{group}/{pool_name}", 10)
+            stem = "prefect" if naming is Naming.HELPER else pool_name
+            names = names.model_copy(update={"registry": fit(f"{stem}{digest}", _REGISTRY_RULE)})
+        return self.model_copy(update={"names": names})
+
     @property
     def resource_group_name(self) -> str:
-        return self.existing_resource_group or self.names.resource_group
+        return self.existing_resource_group or str(self.names.resource_group)
 
     def registry_name(self, pool_name: str) -> str:
-        if self.names.registry is not None:
-            return self.names.registry
-        digest = hashlib.sha256(
-            f"{self.subscription_id}/{self.resource_group_name.lower()}/{pool_name}".encode()
-        ).hexdigest()
-        return f"prefect{digest[:10]}"
+        """The registry's name (`pool_name` is kept for callers; names are resolved)."""
+        del pool_name
+        return str(self.names.registry)
 
     @property
     def client_secret_end_date(self) -> str:

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from pushpools.components.config.base import ConfigModel
+from pushpools.components.naming import NameRule, Naming, fill_names
 
 # Regions where Cloud Run and Artifact Registry are both offered.
 CLOUD_RUN_REGIONS = frozenset(
@@ -64,20 +65,35 @@ _REPOSITORY_ID = re.compile(r"^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$")
 _ROLE = re.compile(r"^(roles|projects/[a-z][a-z0-9-]+/roles|organizations/\d+/roles)/[\w.]+$")
 
 
-class CloudRunNames(ConfigModel):
-    """Physical names; the defaults are the ones Prefect's `--provision-infra` uses."""
+# The names Prefect's `--provision-infra` helper gives (`naming: helper`).
+HELPER_NAMES = {
+    "service_account": "prefect-cloud-run",
+    "runtime_service_account": "prefect-cloud-run-jobs",
+    "repository": "prefect-images",
+}
+# Derived names (`naming: derived`, the default): the pool's name and a suffix.
+_DERIVED = {
+    "service_account": ("{pool}-prefect", NameRule(30, first_is_letter=True)),
+    "runtime_service_account": ("{pool}-jobs", NameRule(30, first_is_letter=True)),
+    "repository": ("{pool}-images", NameRule(63, first_is_letter=True)),
+}
 
-    service_account: str = "prefect-cloud-run"
+
+class CloudRunNames(ConfigModel):
+    """Physical names. Unset ones are derived from the pool's name (`naming: derived`,
+    e.g. `<pool>-prefect`) or are the helper's (`naming: helper`)."""
+
+    service_account: str | None = None
     """Account ID of the service account Prefect acts as (its key goes into the block)."""
-    runtime_service_account: str = "prefect-cloud-run-jobs"
+    runtime_service_account: str | None = None
     """Account ID of the service account the Cloud Run jobs run as."""
-    repository: str = "prefect-images"
+    repository: str | None = None
     """Artifact Registry repository for flow images."""
 
     @field_validator("service_account", "runtime_service_account")
     @classmethod
-    def _account_id(cls, value: str) -> str:
-        if not _ACCOUNT_ID.match(value):
+    def _account_id(cls, value: str | None) -> str | None:
+        if value is not None and not _ACCOUNT_ID.match(value):
             raise ValueError(
                 f"{value!r} is not a valid service account ID; allowed: 6-30 characters, "
                 "lowercase letters, digits and hyphens, starting with a letter, "
@@ -87,8 +103,8 @@ class CloudRunNames(ConfigModel):
 
     @field_validator("repository")
     @classmethod
-    def _repository_id(cls, value: str) -> str:
-        if not _REPOSITORY_ID.match(value):
+    def _repository_id(cls, value: str | None) -> str | None:
+        if value is not None and not _REPOSITORY_ID.match(value):
             raise ValueError(
                 f"{value!r} is not a valid Artifact Registry repository ID; allowed: "
                 "1-63 lowercase letters, digits and hyphens, starting with a letter"
@@ -150,6 +166,11 @@ class CloudRunSettings(ConfigModel):
                 "projects/<project>/roles/<name> or organizations/<id>/roles/<name>"
             )
         return roles
+
+    def resolve_names(self, pool_name: str, naming: Naming) -> CloudRunSettings:
+        """A copy with every unset name filled in (explicit names win in both modes)."""
+        names = fill_names(self.names, pool_name, naming, HELPER_NAMES, _DERIVED)
+        return self.model_copy(update={"names": names})
 
     def physical_names(self) -> list[tuple[str, str, str]]:
         """(what, where it must be unique, config key suffix) for collision checks."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from pushpools.components.config.aws import EcsSettings
 from pushpools.components.config.azure import AciSettings
@@ -21,6 +21,7 @@ from pushpools.components.config.pool_types import (
     PoolType,
 )
 from pushpools.components.config.prefect import PoolPrefectSettings, PrefectSettings
+from pushpools.components.naming import Naming
 
 # Prefect block names allow lowercase letters, digits and dashes; pool names become part
 # of block names, child resource names and cloud labels, so they follow the same rule.
@@ -46,6 +47,10 @@ class PoolConfig(ConfigModel):
     name: str
     """Work-pool name in Prefect; also names the credentials block and the cloud resources."""
     type: PoolType
+    naming: Naming = Naming.DERIVED
+    """How unset physical names are made: `derived` from the pool's name (the default; pools
+    and stacks side by side never collide) or `helper`, the fixed names Prefect's
+    `--provision-infra` uses. Names given under the cloud section's `names` win in both."""
     description: str | None = None
     credentials_block_name: str | None = None
     """Override of the credentials block's name (default as Prefect's helper names it)."""
@@ -65,6 +70,15 @@ class PoolConfig(ConfigModel):
             if cloud in _OPTIONAL_SECTIONS and data.get(cloud.value) is None:
                 return {**data, cloud.value: {}}
         return data
+
+    @field_validator("gcp", "aws", "azure")
+    @classmethod
+    def _resolve_names(cls, section: Any, info: ValidationInfo) -> Any:
+        # Components and the collision checks read the final names. Without a valid pool
+        # name or naming there is nothing to derive from; that problem is reported itself.
+        if section is None or "name" not in info.data or "naming" not in info.data:
+            return section
+        return section.resolve_names(info.data["name"], info.data["naming"])
 
     @field_validator("name")
     @classmethod
@@ -168,9 +182,16 @@ class StackConfig(ConfigModel):
                     f"pools[{seen_pools[pool.name]}]; pool names must be unique"
                 )
             seen_pools.setdefault(pool.name, index)
+            in_pool: dict[tuple[str, str], str] = {}
             for what, where, key in pool.physical_names():
                 first = seen_names.setdefault((what, where), index)
-                if first != index:
+                first_key = in_pool.setdefault((what, where), key)
+                if first_key != key:
+                    problems.append(
+                        f"pushpools:pools[{index}].{key}: {what} in {where} is also this "
+                        f"pool's {first_key}; each needs a name of its own"
+                    )
+                elif first != index:
                     problems.append(
                         f"pushpools:pools[{index}].{key}: {what} in {where} is already used by "
                         f"pool {self.pools[first].name!r}; give one of them another name"
