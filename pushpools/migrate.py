@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pushpools.components.config import Cloud, PoolConfig
+from pushpools.components.naming import Naming
 from pushpools.engine import STACK_TYPE, ProgramRun, Registration
 from pushpools.migrate_model import Action, CloudPlan, Decision, Declared, Lookup, Step
 from pushpools.stackfile import StackSettings
@@ -100,7 +101,7 @@ def build_migration(
         by_parent.setdefault(resource.parent, []).append(resource)
     migration = Migration(run.project, run.stack)
     wanted = set(options.pools) or {p.name for p in pools}
-    for pool in pools:
+    for pool, raw_pool in zip(pools, raw_pools, strict=True):
         if pool.name not in wanted:
             continue
         component = next(
@@ -112,7 +113,7 @@ def build_migration(
             for c in children
             if not c.type.startswith(PROVIDER_PREFIX) and not c.type.startswith(PREFECT_PREFIX)
         ]
-        rules = _rules(pool.kind.cloud)
+        rules = _rules(pool.kind.cloud, raw_pool)
         decisions = rules.decide(cloud_resources, options)
         migration.pools.append(
             PoolMigration(
@@ -151,12 +152,15 @@ def _aws() -> _CloudRules:
     )
 
 
-def _azure() -> _CloudRules:
+def _azure(raw_pool: dict[str, Any]) -> _CloudRules:
     from pushpools import migrate_azure
 
+    # Names are resolved in the config; only the stack file says whether the registry's
+    # name was given (the helper's, to import) or made up by pushpools.
+    given = bool(((raw_pool.get("azure") or {}).get("names") or {}).get("registry"))
     return _CloudRules(
-        lambda resources, _: migrate_azure.decide_all(resources),
-        lambda pool, _: migrate_azure.plan(pool),
+        lambda resources, _: migrate_azure.decide_all(resources, registry_given=given),
+        lambda pool, _: migrate_azure.plan(pool, registry_given=given),
     )
 
 
@@ -169,16 +173,23 @@ def _prefect_only() -> _CloudRules:
     return _CloudRules(decide, lambda pool, _: CloudPlan())
 
 
-def _rules(cloud: Cloud) -> _CloudRules:
-    """A cloud's rules; each cloud's module (and its config models) loads only when used."""
-    makers: dict[Cloud, Callable[[], _CloudRules]] = {
-        Cloud.GCP: _gcp,
-        Cloud.AWS: _aws,
-        Cloud.AZURE: _azure,
-        Cloud.MODAL: _prefect_only,
-        Cloud.MANAGED: _prefect_only,
-    }
-    return makers[cloud]()
+def _rules(cloud: Cloud, raw_pool: dict[str, Any]) -> _CloudRules:
+    """A cloud's rules; each cloud's module loads only when a stack uses it."""
+    if cloud is Cloud.GCP:
+        return _gcp()
+    if cloud is Cloud.AWS:
+        return _aws()
+    if cloud is Cloud.AZURE:
+        return _azure(raw_pool)
+    return _prefect_only()
+
+
+_CLOUDS_WITH_RESOURCES = (Cloud.GCP, Cloud.AWS, Cloud.AZURE)
+_HELPER_EXAMPLES = {
+    Cloud.GCP: "the service account prefect-cloud-run",
+    Cloud.AWS: "the IAM user prefect-ecs-user",
+    Cloud.AZURE: "the app registration prefect-aci-push-pool-app",
+}
 
 
 def _problems(pools: list[PoolConfig], options: MigrateOptions, *, registering: bool) -> list[str]:
@@ -192,6 +203,13 @@ def _problems(pools: list[PoolConfig], options: MigrateOptions, *, registering: 
     for index, pool in enumerate(pools):
         if options.pools and pool.name not in options.pools:
             continue
+        if pool.kind.cloud in _CLOUDS_WITH_RESOURCES and pool.naming is not Naming.HELPER:
+            problems.append(
+                f"pushpools:pools[{index}].naming: {pool.naming.value!r}; migrating needs "
+                "'helper': the helper's objects carry its fixed names (e.g. "
+                f"{_HELPER_EXAMPLES[pool.kind.cloud]}), which `naming: helper` gives (names "
+                f"set under pushpools:pools[{index}].{pool.kind.cloud.value}.names still win)"
+            )
         if registering and not pool.prefect.adopt_existing:
             problems.append(
                 f"pushpools:pools[{index}].prefect.adopt_existing: false; migrating needs true, "

@@ -57,12 +57,13 @@ def registry_lookup(azure: AciSettings) -> str:
     )
 
 
-def decide_all(resources: list[Declared]) -> dict[str, Decision]:
-    """Each of a pool's resources -> what happens to it (by URN)."""
-    return {r.urn: _decide(r) for r in resources}
+def decide_all(resources: list[Declared], *, registry_given: bool) -> dict[str, Decision]:
+    """Each of a pool's resources -> what happens to it (by URN). `registry_given`: the
+    stack config names the registry (the helper's, whose name has a timestamp in it)."""
+    return {r.urn: _decide(r, registry_given) for r in resources}
 
 
-def _decide(resource: Declared) -> Decision:
+def _decide(resource: Declared, registry_given: bool) -> Decision:
     azure = _settings(resource.pool)
     inputs = resource.inputs
     group = _group_id(azure)
@@ -100,7 +101,7 @@ def _decide(resource: Declared) -> Decision:
             f"{inputs['resourceName']}",
         )
     if kind == REGISTRY:
-        if azure.names.registry is None:
+        if not registry_given:
             return Decision(
                 Action.CREATE,
                 why="no azure.names.registry: pushpools makes a registry of its own (set it "
@@ -116,11 +117,11 @@ def _decide(resource: Declared) -> Decision:
     if kind == ROLE_DEFINITION:
         return Decision(Action.CREATE, why="the least-privilege runner role the helper lacks")
     if kind == ROLE_ASSIGNMENT:
-        return _role_assignment(resource, azure)
+        return _role_assignment(resource, azure, registry_given)
     raise LookupError(kind)
 
 
-def _role_assignment(resource: Declared, azure: AciSettings) -> Decision:
+def _role_assignment(resource: Declared, azure: AciSettings, registry_given: bool) -> Decision:
     role = str(resource.inputs["roleDefinitionId"]).rsplit("/", 1)[-1]
     if role == CONTRIBUTOR_ROLE:
         return Decision(
@@ -130,7 +131,7 @@ def _role_assignment(resource: Declared, azure: AciSettings) -> Decision:
             "(Prefect cannot start container groups for those seconds; `role: "
             "least-privilege` avoids the gap)",
         )
-    if role == ACR_PULL_ROLE and azure.names.registry is not None:
+    if role == ACR_PULL_ROLE and registry_given:
         return Decision(
             Action.REPLACE,
             why="the helper's AcrPull assignment has another name and Azure allows one per "
@@ -140,7 +141,7 @@ def _role_assignment(resource: Declared, azure: AciSettings) -> Decision:
     return Decision(Action.CREATE, why="a grant on something the helper did not make")
 
 
-def plan(pool: PoolConfig) -> CloudPlan:
+def plan(pool: PoolConfig, *, registry_given: bool) -> CloudPlan:
     azure = _settings(pool)
     subscription = f"--subscription {azure.subscription_id}"
     group = _group_id(azure)
@@ -170,7 +171,7 @@ def plan(pool: PoolConfig) -> CloudPlan:
         f"$(az identity show {subscription} --resource-group {azure.resource_group_name} "
         f"--name {azure.names.identity} --query principalId --output tsv)"
     )
-    if azure.names.registry is not None:
+    if registry_given:
         cloud.before_up.append(
             Step(
                 "Delete the helper's AcrPull assignment of the identity on the registry, "

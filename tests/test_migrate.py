@@ -19,6 +19,7 @@ from typing import Any
 
 import jsonschema
 import pytest
+import yaml
 
 from pushpools.engine import STACK_TYPE, ProgramRun, reveal
 from pushpools.migrate import (
@@ -95,11 +96,23 @@ def _own_names(type_: str, inputs: dict[str, Any]) -> list[str]:
 
 
 SUBSCRIPTION = "6b1f3c2e-8d4a-4f7e-9a0b-2c5d7e9f1a3b"
-GCP_POOL = {"name": "flows-gcp", "type": "cloud-run:push", "gcp": {"project": "acme-data-prod"}}
-AWS_POOL = {"name": "flows-ecs", "type": "ecs:push", "aws": {"region": "eu-west-1"}}
+# Pools the helper made: the stack config takes its names (`naming: helper`).
+GCP_POOL = {
+    "name": "flows-gcp",
+    "type": "cloud-run:push",
+    "naming": "helper",
+    "gcp": {"project": "acme-data-prod"},
+}
+AWS_POOL = {
+    "name": "flows-ecs",
+    "type": "ecs:push",
+    "naming": "helper",
+    "aws": {"region": "eu-west-1"},
+}
 AZURE_POOL = {
     "name": "flows-aci",
     "type": "azure-container-instance:push",
+    "naming": "helper",
     "azure": {"subscription_id": SUBSCRIPTION, "client_secret_expires_on": "2027-06-01"},
 }
 
@@ -175,10 +188,32 @@ def _migrate(
     return run, build_migration(run, settings, options or MigrateOptions())
 
 
-def _dev() -> tuple[ProgramRun, Migration, StackSettings]:
+def _dev_with_helper_names() -> StackSettings:
+    """The dev stack (a pool of every kind), its cloud pools made by the helper."""
     settings = load_stack(PROJECT_DIR, PROJECT_DIR / "stacks" / "Pulumi.dev.yaml", "dev")
+    pools = [
+        {**p, "naming": "helper"} if p["type"] not in ("modal:push", "prefect:managed") else p
+        for p in json.loads(settings.config["pushpools:pools"])
+    ]
+    config = {**settings.config, "pushpools:pools": json.dumps(pools)}
+    return StackSettings(settings.project, "dev", config, settings.secret_keys)
+
+
+def _dev() -> tuple[ProgramRun, Migration, StackSettings]:
+    settings = _dev_with_helper_names()
     run = run_stack(PROJECT_DIR, settings)
     return run, build_migration(run, settings), settings
+
+
+def _dev_stack_file(tmp_path: Path) -> Path:
+    """The dev stack file, its cloud pools with `naming: helper`."""
+    stack = yaml.safe_load((PROJECT_DIR / "stacks" / "Pulumi.dev.yaml").read_text())
+    for pool in stack["config"]["pushpools:pools"]:
+        if pool["type"] not in ("modal:push", "prefect:managed"):
+            pool["naming"] = "helper"
+    path = tmp_path / "Pulumi.dev.yaml"
+    path.write_text(yaml.safe_dump(stack))
+    return path
 
 
 @pytest.fixture(scope="module")
@@ -473,8 +508,9 @@ def test_prefect_only_pools_have_nothing_to_import(dev) -> None:
 def test_cli_dry_run_writes_nothing_and_the_real_run_writes_the_file(tmp_path: Path) -> None:
     cli = str(PROJECT_DIR / ".venv" / "bin" / "pushpools")
     out = tmp_path / "import.json"
+    stack_file = str(_dev_stack_file(tmp_path))
     dry = subprocess.run(
-        [cli, "migrate", "--stack", "dev", "--dry-run", "--out", str(out)],
+        [cli, "migrate", "--stack-file", stack_file, "--dry-run", "--out", str(out)],
         cwd=PROJECT_DIR,
         capture_output=True,
         text=True,
@@ -492,7 +528,7 @@ def test_cli_dry_run_writes_nothing_and_the_real_run_writes_the_file(tmp_path: P
     ):
         assert heading in dry.stdout
     real = subprocess.run(
-        [cli, "migrate", "--stack", "dev", "--out", str(out)],
+        [cli, "migrate", "--stack-file", stack_file, "--out", str(out)],
         cwd=PROJECT_DIR,
         capture_output=True,
         text=True,
@@ -507,7 +543,7 @@ def test_cli_dry_run_writes_nothing_and_the_real_run_writes_the_file(tmp_path: P
 def test_cli_refuses_an_unknown_pool_with_exit_2(tmp_path: Path) -> None:
     cli = str(PROJECT_DIR / ".venv" / "bin" / "pushpools")
     result = subprocess.run(
-        [cli, "migrate", "--stack", "dev", "--pool", "nope", "--dry-run"],
+        [cli, "migrate", "--stack-file", str(_dev_stack_file(tmp_path)), "--pool", "nope"],
         cwd=PROJECT_DIR,
         capture_output=True,
         text=True,
@@ -518,4 +554,30 @@ def test_cli_refuses_an_unknown_pool_with_exit_2(tmp_path: Path) -> None:
     assert result.stderr.startswith(
         "--pool 'nope': the stack has no such pool; allowed: dev-cloud-run"
     )
+    assert "Traceback" not in result.stderr
+
+
+def test_pools_with_derived_names_are_refused_naming_the_key() -> None:
+    derived = {**GCP_POOL, "naming": "derived"}
+    with pytest.raises(MigrationError) as caught:
+        _migrate([derived, AWS_POOL])
+    assert caught.value.problems == [
+        "pushpools:pools[0].naming: 'derived'; migrating needs 'helper': the helper's objects "
+        "carry its fixed names (e.g. the service account prefect-cloud-run), which `naming: "
+        "helper` gives (names set under pushpools:pools[0].gcp.names still win)"
+    ]
+
+
+def test_the_cli_says_why_the_shipped_dev_stack_cannot_be_migrated_as_it_is() -> None:
+    cli = str(PROJECT_DIR / ".venv" / "bin" / "pushpools")
+    result = subprocess.run(
+        [cli, "migrate", "--stack", "dev", "--dry-run"],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("pushpools:pools[0].naming: 'derived'; migrating needs")
     assert "Traceback" not in result.stderr

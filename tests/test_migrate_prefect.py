@@ -58,6 +58,7 @@ def _helpers() -> list[Helper]:
             pool={
                 "name": "moved-cloud-run",
                 "type": "cloud-run",
+                "naming": "helper",
                 "gcp": {"project": "acme-data-prod"},
                 "prefect": {"adopt_existing": True},
             },
@@ -80,6 +81,7 @@ def _helpers() -> list[Helper]:
             pool={
                 "name": "moved-ecs",
                 "type": "ecs",
+                "naming": "helper",
                 "aws": {"region": "eu-west-1"},
                 "prefect": {"adopt_existing": True},
             },
