@@ -23,11 +23,96 @@ def main(argv: list[str] | None = None) -> int:
     which.add_argument("--stack", help="stack name: reads stacks/Pulumi.<NAME>.yaml")
     which.add_argument("--stack-file", type=Path, help="any file in Pulumi's stack-config format")
     plan.add_argument("--json", action="store_true", help="print a machine-readable plan")
+    _add_review_arguments(plan, which)
     _add_migrate(commands)
     args = parser.parse_args(argv)
     if args.command == "migrate":
         return _migrate(args)
+    if args.diff or args.compare_to or args.diagram:
+        return _review(args)
     return _plan(args.stack, args.stack_file, as_json=args.json)
+
+
+def _add_review_arguments(
+    plan: argparse.ArgumentParser, which: argparse._MutuallyExclusiveGroup
+) -> None:
+    which.add_argument(
+        "--diff",
+        nargs=2,
+        type=Path,
+        metavar=("OLD_JSON", "NEW_JSON"),
+        help="compare two plans made with --json",
+    )
+    plan.add_argument(
+        "--compare-to",
+        metavar="REV",
+        help="with --stack: compare the stack at git revision REV (its stack file and program) "
+        "with the working tree",
+    )
+    plan.add_argument(
+        "--markdown", action="store_true", help="print the comparison as Markdown (PR comments)"
+    )
+    plan.add_argument(
+        "--diagram",
+        action="store_true",
+        help="print a Mermaid diagram of the stack and each pool's critical path (Markdown)",
+    )
+
+
+def _review(args: argparse.Namespace) -> int:
+    """The reviewer's views: a plan diff (two JSON files, or a stack at two revisions)
+    and the dependency diagram."""
+    from pushpools.compare import CompareError, plans_to_compare
+    from pushpools.diagram import critical_paths_markdown, mermaid
+    from pushpools.diff import diff_plans, render_markdown, render_text
+    from pushpools.stackfile import StackFileError, project_dir
+
+    try:
+        if args.diff:
+            old, new = (_read_plan(path) for path in args.diff)
+        elif args.compare_to:
+            if not args.stack:
+                raise CompareError("--compare-to needs --stack NAME (a stack under stacks/)")
+            old, new = plans_to_compare(project_dir(), args.stack, args.compare_to)
+        else:
+            old = new = _plan_document(args.stack, args.stack_file)
+    except (CompareError, StackFileError) as error:
+        print(str(error), file=sys.stderr)
+        return EXIT_BAD_CONFIG
+    if args.diff or args.compare_to:
+        difference = diff_plans(old, new)
+        sys.stdout.write(render_markdown(difference) if args.markdown else render_text(difference))
+    if args.diagram:
+        sys.stdout.write("\n```mermaid\n" + mermaid(new) + "```\n\n" + critical_paths_markdown(new))
+    return 0
+
+
+def _read_plan(path: Path) -> dict:
+    from pushpools.stackfile import StackFileError
+
+    try:
+        document = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as error:
+        raise StackFileError(f"--diff {path}: not a readable JSON plan: {error}") from None
+    if not isinstance(document, dict) or not isinstance(document.get("resources"), list):
+        raise StackFileError(
+            f"--diff {path}: not a plan (expected the output of `pushpools plan --json`)"
+        )
+    return document
+
+
+def _plan_document(stack: str | None, stack_file: Path | None) -> dict:
+    import contextlib
+    import io
+
+    from pushpools.stackfile import StackFileError
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        status = _plan(stack, stack_file, as_json=True)
+    if status != 0:
+        raise StackFileError("the stack cannot be planned (see above)")
+    return json.loads(out.getvalue())
 
 
 def _plan(stack: str | None, stack_file: Path | None, *, as_json: bool) -> int:
@@ -47,10 +132,10 @@ def _plan(stack: str | None, stack_file: Path | None, *, as_json: bool) -> int:
         print(str(error), file=sys.stderr)
         return EXIT_BAD_CONFIG
     if as_json:
-        json.dump(plan_document(run), sys.stdout, indent=2, sort_keys=True)
+        json.dump(plan_document(run, settings), sys.stdout, indent=2, sort_keys=True)
         sys.stdout.write("\n")
     else:
-        sys.stdout.write(render_text(run))
+        sys.stdout.write(render_text(run, settings))
     return 0
 
 

@@ -7,7 +7,9 @@ engine wherever a lax mock would let a test pass falsely:
   service-account key's ``privateKey``) come back secret, as the engine marks them;
 - an output whose input of the same name was secret stays secret;
 - a resource type or invoke that no provider mock knows is an error, not ``{}``;
-- inputs are recorded under their wire (camelCase) names, as providers receive them.
+- inputs are recorded under their wire (camelCase) names, as providers receive them;
+- each resource's dependencies are recorded as the request carries them, so the plan
+  knows the order `pulumi up` must create things in.
 """
 
 from __future__ import annotations
@@ -39,6 +41,10 @@ class Registration:
     inputs: dict[str, Any]
     outputs: dict[str, Any]
     """Provider outputs; secret values are wrapped as the wire format wraps them."""
+    dependencies: tuple[str, ...] = ()
+    """URNs this resource waits for, as the request names them (`dependsOn`, the
+    resources its inputs' Outputs came from, an explicit provider), sorted; the parent
+    is not among them."""
 
 
 @dataclass
@@ -125,6 +131,7 @@ class FaithfulMonitor(mocks.MockMonitor):
                 custom=bool(request.custom),
                 inputs=inputs,
                 outputs=state,
+                dependencies=_dependencies(request),
             )
         )
         obj = _sync_await(rpc.serialize_properties(state, {}))
@@ -138,6 +145,18 @@ class FaithfulMonitor(mocks.MockMonitor):
                 (request.tok, reveal(rpc.deserialize_properties(request.args)))
             )
         return super().Invoke(request)
+
+
+def _dependencies(request: Any) -> tuple[str, ...]:
+    """What the engine orders this resource after: the request's explicit dependencies
+    and, per input, the resources that input's value came from."""
+    urns = set(request.dependencies)
+    for property_dependencies in request.propertyDependencies.values():
+        urns.update(property_dependencies.urns)
+    if request.provider:  # an explicit provider: `<urn>::<id>`, created first
+        urns.add(request.provider.rsplit("::", 1)[0])
+    urns.discard(request.parent)
+    return tuple(sorted(urns))
 
 
 def _apply_engine_secrecy(

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import os
 import runpy
 from pathlib import Path
 from typing import Any
 
-from pushpools.engine import STACK_TYPE, ProgramRun, is_secret, run_program
+from pushpools.engine import STACK_TYPE, ProgramRun, is_secret, reveal, run_program
 from pushpools.stackfile import StackSettings
 
 # Per-pool outputs the "To register in Prefect" section shows in full.
 _SHOWN_PER_POOL = ("pools", "prefect_yaml")
 SECRET = "[secret]"  # noqa: S105 - the mask, not a password
+DIGEST_KEY_ENV = "PUSHPOOLS_PLAN_DIGEST_KEY"
+"""With this set, each mask carries a keyed digest of the secret (`[secret 1a2b...]`), so
+two plans made with the same key show which secrets changed, and nothing else: without
+the key (a throwaway one, when `pushpools plan --compare-to` sets it) a digest says
+nothing about the value, even a short one."""
 
 
 def run_stack(
@@ -30,21 +38,31 @@ def run_stack(
     )
 
 
-def masked(value: Any) -> Any:
-    """The value with every secret replaced by "[secret]"."""
+def masked(value: Any, digest_key: bytes | None = None) -> Any:
+    """The value with every secret replaced by "[secret]" (with `digest_key`, by
+    "[secret <keyed digest>]")."""
     if is_secret(value):
-        return SECRET
+        if digest_key is None:
+            return SECRET
+        plain = json.dumps(reveal(value), sort_keys=True, default=str).encode()
+        return f"[secret {hmac.new(digest_key, plain, hashlib.sha256).hexdigest()[:16]}]"
     if isinstance(value, dict):
-        return {k: masked(v) for k, v in value.items()}
+        return {k: masked(v, digest_key) for k, v in value.items()}
     if isinstance(value, list):
-        return [masked(v) for v in value]
+        return [masked(v, digest_key) for v in value]
     return value
 
 
-def plan_document(run: ProgramRun) -> dict[str, Any]:
+def _digest_key() -> bytes | None:
+    key = os.environ.get(DIGEST_KEY_ENV)
+    return key.encode() if key else None
+
+
+def plan_document(run: ProgramRun, settings: StackSettings | None = None) -> dict[str, Any]:
     """The machine-readable plan (`pushpools plan --json`), secrets masked."""
     stack_urns = {r.urn for r in run.resources if r.type == STACK_TYPE}
-    return {
+    key = _digest_key()
+    document = {
         "stack": run.stack,
         "resources": [
             {
@@ -56,15 +74,22 @@ def plan_document(run: ProgramRun) -> dict[str, Any]:
                 or r.parent in stack_urns
                 or r.parent.endswith(f"::{STACK_TYPE}::{run.project}-{run.stack}")
                 else r.parent,
-                "inputs": masked(r.inputs),
+                "inputs": masked(r.inputs, key),
+                "dependencies": list(r.dependencies),
             }
             for r in run.resources
         ],
-        "outputs": masked(run.outputs),
+        "outputs": masked(run.outputs, key),
     }
+    if settings is not None and settings.environments:
+        document["environments"] = {
+            "imports": list(settings.environments),
+            "secrets_assumed_from_them": list(settings.from_environments),
+        }
+    return document
 
 
-def render_text(run: ProgramRun) -> str:
+def render_text(run: ProgramRun, settings: StackSettings | None = None) -> str:
     """A reviewer's view: per pool, every resource with its inputs, then Prefect's side."""
     document = plan_document(run)
     children: dict[str | None, list[dict[str, Any]]] = {}
@@ -75,6 +100,7 @@ def render_text(run: ProgramRun) -> str:
         "Offline: no cloud, no Prefect and no Pulumi CLI were contacted; provider outputs are",
         "simulated, deterministic stand-ins. `pulumi preview` against real accounts is the",
         "final word. Values shown as [secret] are Pulumi secrets.",
+        *_environment_lines(settings),
         "",
         f"Resources to create: {sum(1 for r in run.resources if r.custom)}",
     ]
@@ -89,6 +115,16 @@ def render_text(run: ProgramRun) -> str:
             lines += _key_value("  ", name, value)
     lines += _render_prefect(document["outputs"])
     return "\n".join(lines) + "\n"
+
+
+def _environment_lines(settings: StackSettings | None) -> list[str]:
+    if settings is None or not settings.environments:
+        return []
+    keys = ", ".join(settings.from_environments) or "none"
+    return [
+        f"Pulumi ESC environments imported: {', '.join(settings.environments)}. Offline their "
+        f"values are unknown; taken as secrets they provide: {keys}.",
+    ]
 
 
 def _render_resource(

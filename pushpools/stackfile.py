@@ -2,6 +2,14 @@
 
 Values set with `pulumi config set --secret` are ciphertext only the CLI can decrypt;
 here they become opaque secrets, so a program that reads them still sees a secret.
+
+Pulumi ESC is the recommended home for the Prefect API key (and Modal tokens): the stack
+file imports an environment (`environment: [acme/prefect-prod]`) whose `pulumiConfig`
+supplies `pushpools:prefectApiKey`, so no key is stored in the repository, even encrypted,
+and one key serves every stack that imports it. The CLI resolves environments from Pulumi
+Cloud; offline their values cannot be known, so the secret keys pushpools reads that the
+stack file leaves unset are taken as provided by the imported environments: unknown
+secrets, named as such in the plan. `pulumi preview` resolves them for real.
 """
 
 from __future__ import annotations
@@ -15,6 +23,10 @@ from typing import Any
 import yaml
 
 SECRET_PLACEHOLDER = "[secret: encrypted in the stack file]"  # noqa: S105 - a mask
+ESC_PLACEHOLDER = "[secret: from a Pulumi ESC environment]"
+# The secret keys of the `pushpools:` namespace an ESC environment is expected to supply
+# (besides the Modal token keys the pools name).
+_ESC_SECRET_KEYS = ("prefectApiKey",)
 
 
 class StackFileError(Exception):
@@ -28,6 +40,10 @@ class StackSettings:
     config: dict[str, str]
     """`namespace:key` -> value as the Pulumi CLI hands it to a program (JSON for objects)."""
     secret_keys: list[str]
+    environments: tuple[str, ...] = ()
+    """The Pulumi ESC environments the stack file imports."""
+    from_environments: tuple[str, ...] = ()
+    """Config keys taken as provided by those environments (unknown secrets offline)."""
 
 
 def project_dir() -> Path:
@@ -62,7 +78,41 @@ def load_stack(directory: Path, stack_file: Path, stack: str | None = None) -> S
         raise StackFileError(f"{stack_file}: `config` must be a map of keys to values")
     for key, value in stack_values.items():
         _put(config, secret_keys, _qualify(str(key), name), value)
-    return StackSettings(name, stack, config, secret_keys)
+    environments = _environments(stack_file)
+    provided = _from_environments(stack_values, name, config) if environments else []
+    for key in provided:
+        config[key] = ESC_PLACEHOLDER
+        secret_keys.append(key)
+    return StackSettings(name, stack, config, secret_keys, environments, tuple(provided))
+
+
+def _environments(stack_file: Path) -> tuple[str, ...]:
+    imports = _read_yaml(stack_file).get("environment")
+    if imports is None:
+        return ()
+    if isinstance(imports, str):
+        imports = [imports]
+    if not isinstance(imports, list) or not all(isinstance(i, str) and i for i in imports):
+        raise StackFileError(
+            f"{stack_file}: `environment`: {imports!r} is not a list of ESC environment names "
+            "(allowed: e.g. `environment: [acme/prefect-prod]`)"
+        )
+    return tuple(imports)
+
+
+def _from_environments(
+    stack_values: dict[str, Any], project: str, config: dict[str, str]
+) -> list[str]:
+    """The secret keys pushpools reads that the stack file leaves to its environments."""
+    wanted = [f"{project}:{key}" for key in _ESC_SECRET_KEYS]
+    pools = stack_values.get(f"{project}:pools") or stack_values.get("pools") or []
+    for pool in pools if isinstance(pools, list) else []:
+        modal = pool.get("modal") if isinstance(pool, dict) else None
+        if isinstance(modal, dict):
+            for field in ("token_id_key", "token_secret_key"):
+                if isinstance(modal.get(field), str):
+                    wanted.append(_qualify(modal[field], project))
+    return [key for key in dict.fromkeys(wanted) if key not in config]
 
 
 def _qualify(key: str, project: str) -> str:

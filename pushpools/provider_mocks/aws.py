@@ -201,8 +201,15 @@ def _caller_identity(args: MockCallArgs) -> dict[str, Any]:
     }
 
 
+def _oidc_provider(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    host = args.inputs["url"].removeprefix("https://")
+    arn = f"arn:aws:iam::{ACCOUNT_ID}:oidc-provider/{host}"
+    return arn, {**args.inputs, "arn": arn}
+
+
 RESOURCES = {
     "aws:iam/role:Role": _role,
+    "aws:iam/openIdConnectProvider:OpenIdConnectProvider": _oidc_provider,
     "aws:iam/rolePolicy:RolePolicy": _role_policy,
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": _attachment,
     "aws:iam/user:User": _user,

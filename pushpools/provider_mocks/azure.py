@@ -123,7 +123,11 @@ def _role_assignment(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
     if not _GUID.match(guid):
         raise AzureRefusalError(f"role assignment name {guid!r} is not a GUID")
     subscription = _subscription(args)
-    if not i["scope"].startswith(f"/subscriptions/{subscription}/"):
+    # The subscription itself is a scope too (the CI identities are assigned there).
+    scope = i["scope"]
+    if scope != f"/subscriptions/{subscription}" and not scope.startswith(
+        f"/subscriptions/{subscription}/"
+    ):
         raise AzureRefusalError(f"scope {i['scope']!r} is outside subscription {subscription}")
     id_ = f"{i['scope']}/providers/Microsoft.Authorization/roleAssignments/{guid}"
     return id_, {

@@ -51,7 +51,19 @@ def _application_password(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
     }
 
 
+def _federated_credential(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    i = args.inputs
+    credential_id = _guid("federated", i["applicationId"], i["subject"])
+    return f"{i['applicationId']}/federatedIdentityCredential/{credential_id}", {
+        **i,
+        "credentialId": credential_id,
+    }
+
+
 RESOURCES = {
+    "azuread:index/applicationFederatedIdentityCredential:ApplicationFederatedIdentityCredential": (
+        _federated_credential
+    ),
     "azuread:index/application:Application": _application,
     "azuread:index/servicePrincipal:ServicePrincipal": _service_principal,
     "azuread:index/applicationPassword:ApplicationPassword": _application_password,

@@ -75,7 +75,28 @@ def _key(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
     }
 
 
+def _workload_identity_pool(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    i = args.inputs
+    number = stable_number("project-number", i["project"])
+    name = f"projects/{number}/locations/global/workloadIdentityPools/{i['workloadIdentityPoolId']}"
+    return name, {**i, "name": name, "state": "ACTIVE"}
+
+
+def _workload_identity_pool_provider(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    i = args.inputs
+    number = stable_number("project-number", i["project"])
+    name = (
+        f"projects/{number}/locations/global/workloadIdentityPools/"
+        f"{i['workloadIdentityPoolId']}/providers/{i['workloadIdentityPoolProviderId']}"
+    )
+    return name, {**i, "name": name, "state": "ACTIVE"}
+
+
 RESOURCES = {
+    "gcp:iam/workloadIdentityPool:WorkloadIdentityPool": _workload_identity_pool,
+    "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider": (
+        _workload_identity_pool_provider
+    ),
     "gcp:projects/service:Service": _service,
     "gcp:artifactregistry/repository:Repository": _repository,
     "gcp:serviceaccount/account:Account": _account,
