@@ -24,7 +24,10 @@ def main(argv: list[str] | None = None) -> int:
     which.add_argument("--stack-file", type=Path, help="any file in Pulumi's stack-config format")
     plan.add_argument("--json", action="store_true", help="print a machine-readable plan")
     _add_review_arguments(plan, which)
+    _add_migrate(commands)
     args = parser.parse_args(argv)
+    if args.command == "migrate":
+        return _migrate(args)
     if args.diff or args.compare_to or args.diagram:
         return _review(args)
     return _plan(args.stack, args.stack_file, as_json=args.json)
@@ -133,6 +136,72 @@ def _plan(stack: str | None, stack_file: Path | None, *, as_json: bool) -> int:
         sys.stdout.write("\n")
     else:
         sys.stdout.write(render_text(run, settings))
+    return 0
+
+
+def _add_migrate(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    migrate = commands.add_parser(
+        "migrate",
+        help="write a `pulumi import --file` for pools made with --provision-infra",
+        description="For pools that `prefect work-pool create --provision-infra` made: write "
+        "the bulk-import file that puts the helper's objects into the stack's state under "
+        "the names the program declares, and print what is imported, created, replaced and "
+        "left behind, with every command to run, in order. Offline.",
+    )
+    which = migrate.add_mutually_exclusive_group(required=True)
+    which.add_argument("--stack", help="stack name: reads stacks/Pulumi.<NAME>.yaml")
+    which.add_argument("--stack-file", type=Path, help="any file in Pulumi's stack-config format")
+    migrate.add_argument(
+        "--dry-run", action="store_true", help="print what would happen; write nothing"
+    )
+    migrate.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="where to write the import file "
+        "(default: pushpools-import.json in the current folder)",
+    )
+    migrate.add_argument(
+        "--pool", action="append", default=[], help="migrate only this pool (repeatable)"
+    )
+    migrate.add_argument(
+        "--helper-vpc",
+        action="store_true",
+        help="ECS pools: import the VPC the helper made (it does when the account has no "
+        "default VPC); the pool's aws.network.cidr_block must be that VPC's CIDR",
+    )
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from pushpools.components.config import ConfigError
+    from pushpools.migrate import (
+        DEFAULT_IMPORT_FILE,
+        MigrateOptions,
+        MigrationError,
+        build_migration,
+        import_file,
+        render,
+    )
+    from pushpools.plan import run_stack
+    from pushpools.provider_mocks.keys import canary_key_material
+    from pushpools.stackfile import StackFileError, load_stack, project_dir, stack_file_path
+
+    out: Path = args.out if args.out is not None else Path(DEFAULT_IMPORT_FILE)
+    options = MigrateOptions(helper_vpc=args.helper_vpc, pools=tuple(args.pool))
+    try:
+        directory = project_dir()
+        path = args.stack_file or stack_file_path(directory, str(args.stack))
+        settings = load_stack(directory, path, args.stack)
+        with canary_key_material():
+            run = run_stack(directory, settings)
+        migration = build_migration(run, settings, options)
+        document = import_file(migration)
+    except (ConfigError, StackFileError, MigrationError) as error:
+        print(str(error), file=sys.stderr)
+        return EXIT_BAD_CONFIG
+    if not args.dry_run:
+        out.write_text(json.dumps(document, indent=4) + "\n")
+    sys.stdout.write(render(migration, str(out), written=not args.dry_run))
     return 0
 
 
