@@ -28,6 +28,8 @@ ROLE_DEFINITION = "azure-native:authorization:RoleDefinition"
 APPLICATION = "azuread:index/application:Application"
 SERVICE_PRINCIPAL = "azuread:index/servicePrincipal:ServicePrincipal"
 PASSWORD = "azuread:index/applicationPassword:ApplicationPassword"  # noqa: S105 - a type
+# The wait between a new role definition and its assignment (components/pause.py).
+PAUSE = "pulumi-python:dynamic/pushpools:Pause"
 
 HELPER_REGISTRY = "<HELPER_REGISTRY_NAME>"
 
@@ -116,6 +118,11 @@ def _decide(resource: Declared, registry_given: bool) -> Decision:
         )
     if kind == ROLE_DEFINITION:
         return Decision(Action.CREATE, why="the least-privilege runner role the helper lacks")
+    if kind == PAUSE:
+        return Decision(
+            Action.CREATE,
+            why="a wait for the new role definition to replicate; nothing exists in Azure",
+        )
     if kind == ROLE_ASSIGNMENT:
         return _role_assignment(resource, azure, registry_given)
     raise LookupError(kind)

@@ -60,7 +60,8 @@ def test_project_wide_service_account_user_is_refused(broad_dev: dict[str, Any])
         broad_dev, "gcp:projects/iAMMember:IAMMember", "dev-cloud-run-roles-iam-serviceaccountuser"
     )
     message = only(analyze(grant), "no-project-wide-service-account-user")
-    assert "roles/iam.serviceAccountUser is granted to serviceAccount:dev-cloud-run-prefect@" in message
+    granted_to = "roles/iam.serviceAccountUser is granted to serviceAccount:dev-cloud-run-prefect@"
+    assert granted_to in message
     assert "on the whole project acme-data-dev" in message
     assert "remove `service_account_user_scope: project`" in message
 
