@@ -15,7 +15,6 @@ import pulumi
 
 from pushpools.components.config import Cloud, PoolConfig
 from pushpools.components.config.errors import NAMESPACE
-from pushpools.components.config.modal import ModalSettings
 from pushpools.components.pool_args import args_from_config
 from pushpools.components.pool_component import PoolComponent
 
@@ -41,7 +40,7 @@ def build_pool(
 
 def _secret_args(pool: PoolConfig) -> dict[str, Any]:
     """Args the stack reads from secret config keys, as Pulumi secrets."""
-    if not isinstance(pool.modal, ModalSettings):
+    if pool.modal is None:  # the one pool type with secret args (its model is checked)
         return {}
     # The loader has checked that both keys are set, as secrets.
     config = pulumi.Config(NAMESPACE)

@@ -108,6 +108,9 @@ def test_an_azure_only_stack_loads_only_the_azure_modules_it_uses() -> None:
     other_clouds = ("pulumi_gcp", "pulumi_aws", "boto3", "botocore", "google.cloud")
     assert [n for n in loaded if n.startswith(other_clouds)] == []
     assert "pushpools.components.cloud_run" not in loaded
+    # Nor the config models of the clouds it does not use.
+    unused_settings = ("gcp", "aws", "modal", "managed")
+    assert [m for m in unused_settings if f"pushpools.components.config.{m}" in loaded] == []
 
 
 def test_the_readme_says_how_to_register_the_resource_providers() -> None:

@@ -15,6 +15,7 @@ import pulumi
 import pytest
 from harness import inputs, run_pools
 
+from pushpools.components.config.base import field_model
 from pushpools.components.pool_args import ComponentArgsError
 from pushpools.engine import ProgramRun, is_secret, reveal, run_program
 
@@ -267,9 +268,7 @@ def _config_keys(model: Any, prefix: str = "") -> set[str]:
 
     keys = set()
     for name, field in model.model_fields.items():
-        annotation = field.annotation
-        inner = [a for a in getattr(annotation, "__args__", ()) if a is not type(None)]
-        nested = annotation if isinstance(annotation, type) else (inner[0] if inner else None)
+        nested = field_model(field)
         if isinstance(nested, type) and issubclass(nested, BaseModel):
             keys |= {f"{prefix}{name}"} | _config_keys(nested, f"{prefix}{name}.")
         else:
@@ -289,7 +288,7 @@ def test_every_stack_config_key_of_a_pool_has_an_argument(module: str) -> None:
 
     spec = importlib.import_module(f"pushpools.components.{module}").ARGS
     cloud = POOL_KINDS[spec.default_type].cloud.value
-    settings_model = PoolConfig.model_fields[cloud].annotation.__args__[0]  # type: ignore[union-attr]
+    settings_model = field_model(PoolConfig.model_fields[cloud])
     pool_keys = {
         k for k in PoolConfig.model_fields if k not in ("gcp", "aws", "azure", "modal", "managed")
     }

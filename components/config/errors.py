@@ -10,6 +10,8 @@ import pulumi
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from pushpools.components.config.base import field_model
+
 NAMESPACE = "pushpools"
 
 
@@ -118,18 +120,8 @@ def _allowed_keys(root: type[BaseModel], loc: Sequence[str | int]) -> list[str]:
         field = model.model_fields.get(part) if _is_model(model) else None
         if field is None:
             return []
-        model = _model_in(field.annotation)
+        model = field_model(field)
     return sorted(model.model_fields) if _is_model(model) else []
-
-
-def _model_in(annotation: Any) -> Any:
-    if _is_model(annotation):
-        return annotation
-    for arg in getattr(annotation, "__args__", ()):
-        found = _model_in(arg)
-        if found is not None:
-            return found
-    return None
 
 
 def _is_model(value: Any) -> bool:

@@ -14,7 +14,6 @@ from pulumi.runtime import config as runtime_config
 from pydantic import TypeAdapter, ValidationError
 
 from pushpools.components.config.errors import NAMESPACE, ConfigError, describe_errors
-from pushpools.components.config.modal import ModalSettings
 from pushpools.components.config.pool_types import PoolType
 from pushpools.components.config.prefect import SECRET_KEYS as PREFECT_SECRET_KEYS
 from pushpools.components.config.prefect import PrefectSettings, resolve_registration
@@ -167,6 +166,8 @@ def _secret_keys_of_invalid_pool(pool: Any) -> set[str]:
     if section is None and pool.get("type") != PoolType.MODAL_PUSH.value:
         return set()
     section = section if isinstance(section, dict) else {}
+    from pushpools.components.config.modal import ModalSettings  # only for Modal pools
+
     keys = set()
     for field in ("token_id_key", "token_secret_key"):
         key = section.get(field, ModalSettings.model_fields[field].default)

@@ -4,17 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from pushpools.components.config.aws import EcsSettings
-from pushpools.components.config.azure import AciSettings
-from pushpools.components.config.base import ConfigModel
+from pushpools.components.config.base import ConfigModel, LazySection
 from pushpools.components.config.errors import a_or_an
-from pushpools.components.config.gcp import CloudRunSettings
-from pushpools.components.config.managed import ManagedSettings
-from pushpools.components.config.modal import ModalSettings
 from pushpools.components.config.pool_types import (
     POOL_KINDS,
     SUPPORTED_CLOUDS,
@@ -39,6 +34,14 @@ _AWS_TAG_VALUE = re.compile(r"^[\w\s.:/=+\-@]{0,256}$")
 # Azure tags: names up to 512 characters without < > % & \ ? /, values up to 256.
 _AZURE_TAG_NAME = re.compile(r"^[^<>%&\\?/]{1,512}$")
 _AZURE_TAG_VALUE_MAX = 256
+# Each cloud's section is validated by its settings model, imported only for a pool of
+# that cloud (see LazySection). Components read the sections as these models.
+_CONFIG = "pushpools.components.config"
+GcpSection = Annotated[Any, LazySection(f"{_CONFIG}.gcp", "CloudRunSettings")]
+AwsSection = Annotated[Any, LazySection(f"{_CONFIG}.aws", "EcsSettings")]
+AzureSection = Annotated[Any, LazySection(f"{_CONFIG}.azure", "AciSettings")]
+ModalSection = Annotated[Any, LazySection(f"{_CONFIG}.modal", "ModalSettings")]
+ManagedSection = Annotated[Any, LazySection(f"{_CONFIG}.managed", "ManagedSettings")]
 # Clouds whose settings all have defaults: their section may be left out.
 _OPTIONAL_SECTIONS = frozenset({Cloud.MODAL, Cloud.MANAGED})
 
@@ -56,11 +59,11 @@ class PoolConfig(ConfigModel):
     description: str | None = None
     credentials_block_name: str | None = None
     """Override of the credentials block's name (default as Prefect's helper names it)."""
-    gcp: CloudRunSettings | None = None
-    aws: EcsSettings | None = None
-    azure: AciSettings | None = None
-    modal: ModalSettings | None = None
-    managed: ManagedSettings | None = None
+    gcp: GcpSection = None
+    aws: AwsSection = None
+    azure: AzureSection = None
+    modal: ModalSection = None
+    managed: ManagedSection = None
     prefect: PoolPrefectSettings = PoolPrefectSettings()
     """How the pool's block and work pool are registered in Prefect."""
 
@@ -72,6 +75,16 @@ class PoolConfig(ConfigModel):
             if cloud in _OPTIONAL_SECTIONS and data.get(cloud.value) is None:
                 return {**data, cloud.value: {}}
         return data
+
+    @field_validator("gcp", "aws", "azure", "modal", "managed", mode="before")
+    @classmethod
+    def _validate_section(cls, section: Any, info: ValidationInfo) -> Any:
+        # Its model's errors come out under this field, as a typed field's would.
+        if section is None:
+            return None
+        field = cls.model_fields[str(info.field_name)]
+        lazy = next(m for m in field.metadata if isinstance(m, LazySection))
+        return lazy.load().model_validate(section)
 
     @field_validator("gcp", "aws", "azure", "managed")
     @classmethod
