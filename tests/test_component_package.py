@@ -10,7 +10,6 @@ under the offline engine declares what the Python class declares.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import typing
@@ -22,6 +21,7 @@ import grpc
 import pytest
 from harness import PROJECT_DIR, inputs
 from host_process import construct, host_schema
+from plugin_process import plugin_port as plugin_port_of
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
 from pushpools.components.aci import AciPushPool
@@ -134,25 +134,9 @@ def plugin_python() -> Path:
 def plugin_port(plugin_python: Path) -> Iterator[int]:
     """The plugin as the Python language host runs a source-based plugin with a
     `__main__.py`: `<plugin venv python> <plugin dir> <engine address>`, no PYTHONPATH."""
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    process = subprocess.Popen(
-        [str(plugin_python), "-u", str(PLUGIN_DIR), "127.0.0.1:1"],
-        cwd=PLUGIN_DIR,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline().strip()
-        if not line.isdigit():
-            process.kill()
-            raise AssertionError(f"the plugin printed no port: {line!r} {process.stderr.read()}")  # type: ignore[union-attr]
-        yield int(line)
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    argv = [str(plugin_python), "-u", str(PLUGIN_DIR), "127.0.0.1:1"]
+    with plugin_port_of(argv, PLUGIN_DIR) as port:
+        yield port
 
 
 def test_the_plugin_serves_the_schema_over_grpc(plugin_port: int, schema: dict[str, Any]) -> None:

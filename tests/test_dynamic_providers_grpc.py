@@ -11,8 +11,6 @@ Create, Diff, Read, Update and Delete against a real local Prefect server.
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
 from collections.abc import Iterator
 from typing import Any
 
@@ -28,6 +26,7 @@ from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
 from pushpools.components.prefect.blocks import BlockProvider
 from pushpools.components.prefect.work_pools import WorkPoolProvider
+from tests.plugin_process import plugin_port
 from tests.prefect_server import PrefectServer
 
 PROVIDER = "__provider"
@@ -38,25 +37,13 @@ TIMEOUT = 120
 
 @pytest.fixture(scope="module")
 def stub() -> Iterator[provider_pb2_grpc.ResourceProviderStub]:
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    env["PULUMI_RUNTIME_TOOLCHAIN"] = "uv"  # what `toolchain: uv` in Pulumi.yaml passes
-    process = subprocess.Popen(
-        [str(PROJECT_DIR / ".venv" / "bin" / "python"), "-u", "-m", "pulumi.dynamic"],
-        cwd=PROJECT_DIR,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        port = process.stdout.readline().strip()
-        assert port.isdigit(), f"no port from pulumi.dynamic: {port!r}"
-        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-            yield provider_pb2_grpc.ResourceProviderStub(channel)
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    argv = [str(PROJECT_DIR / ".venv" / "bin" / "python"), "-u", "-m", "pulumi.dynamic"]
+    # What `toolchain: uv` in Pulumi.yaml passes.
+    with (
+        plugin_port(argv, PROJECT_DIR, {"PULUMI_RUNTIME_TOOLCHAIN": "uv"}) as port,
+        grpc.insecure_channel(f"127.0.0.1:{port}") as channel,
+    ):
+        yield provider_pb2_grpc.ResourceProviderStub(channel)
 
 
 @pytest.fixture
