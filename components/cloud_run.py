@@ -193,28 +193,27 @@ class CloudRunPushPool(PoolComponent):
             )
         )
         if gcp.service_account_user_scope == "runtime-account":
-            self._granted(
-                serviceaccount.IAMMember(
-                    f"{name}-act-as-runtime",
-                    service_account_id=self.runtime_service_account.name,
-                    role=ACT_AS_ROLE,
-                    member=prefect_member,
-                    opts=child,
-                )
-            )
-            # Deployments that override `service_account_name` run as another account:
-            # Cloud Run checks act-as on that account, so each one listed gets it too.
-            for email in gcp.act_as_service_accounts:
+
+            def act_as(suffix: str, account: pulumi.Input[str]) -> None:
                 self._granted(
                     serviceaccount.IAMMember(
-                        f"{name}-act-as-{slug(email)}",
-                        service_account_id=pulumi.Output.from_input(project).apply(
-                            lambda p, e=email: f"projects/{p}/serviceAccounts/{e}"
-                        ),
+                        f"{name}-act-as-{suffix}",
+                        service_account_id=account,
                         role=ACT_AS_ROLE,
                         member=prefect_member,
                         opts=child,
                     )
+                )
+
+            act_as("runtime", self.runtime_service_account.name)
+            # Deployments that override `service_account_name` run as another account:
+            # Cloud Run checks act-as on that account, so each one listed gets it too.
+            for email in gcp.act_as_service_accounts:
+                act_as(
+                    slug(email),
+                    pulumi.Output.from_input(project).apply(
+                        lambda p, e=email: f"projects/{p}/serviceAccounts/{e}"
+                    ),
                 )
         else:
             self._granted(

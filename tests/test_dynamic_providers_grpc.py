@@ -105,21 +105,7 @@ def test_a_block_goes_through_its_whole_life_over_grpc(
 
     rotated = {**news, "data": {"aws_access_key_id": "AKIASECOND", "aws_secret_access_key": "2"}}
     rotated_inputs = check(stub, BLOCK_URN, state, rotated)
-    diff = stub.Diff(
-        provider_pb2.DiffRequest(
-            id=created.id, urn=BLOCK_URN, olds=wire(state), news=wire(rotated_inputs)
-        ),
-        timeout=TIMEOUT,
-    )
-    assert diff.changes == provider_pb2.DiffResponse.DIFF_SOME
-    assert list(diff.replaces) == []
-    updated = stub.Update(
-        provider_pb2.UpdateRequest(
-            id=created.id, urn=BLOCK_URN, olds=wire(state), news=wire(rotated_inputs)
-        ),
-        timeout=TIMEOUT,
-    )
-    state = plain(updated.properties)
+    state = update_in_place(stub, BLOCK_URN, created.id, state, rotated_inputs)
     stored = client.read_block_document(document_id, include_secrets=True)
     assert stored.data["aws_access_key_id"] == "AKIASECOND"
 
@@ -165,21 +151,7 @@ def test_a_work_pool_goes_through_its_whole_life_over_grpc(
 
     changed = {**news, "concurrency_limit": 7, "paused": True}
     changed_inputs = check(stub, POOL_URN, state, changed)
-    diff = stub.Diff(
-        provider_pb2.DiffRequest(
-            id=created.id, urn=POOL_URN, olds=wire(state), news=wire(changed_inputs)
-        ),
-        timeout=TIMEOUT,
-    )
-    assert diff.changes == provider_pb2.DiffResponse.DIFF_SOME
-    assert list(diff.replaces) == []
-    updated = stub.Update(
-        provider_pb2.UpdateRequest(
-            id=created.id, urn=POOL_URN, olds=wire(state), news=wire(changed_inputs)
-        ),
-        timeout=TIMEOUT,
-    )
-    state = plain(updated.properties)
+    state = update_in_place(stub, POOL_URN, created.id, state, changed_inputs)
     pool = client.read_work_pool(unique_name)
     assert pool.concurrency_limit == 7
     assert pool.is_paused is True
@@ -197,3 +169,24 @@ def test_a_work_pool_goes_through_its_whole_life_over_grpc(
     )
     with pytest.raises(ObjectNotFound):
         client.read_work_pool(unique_name)
+
+
+def update_in_place(
+    stub: provider_pb2_grpc.ResourceProviderStub,
+    urn: str,
+    id_: str,
+    state: dict[str, Any],
+    news: dict[str, Any],
+) -> dict[str, Any]:
+    """Diff (it must be an in-place change), then Update, as the engine does; the new state."""
+    diff = stub.Diff(
+        provider_pb2.DiffRequest(id=id_, urn=urn, olds=wire(state), news=wire(news)),
+        timeout=TIMEOUT,
+    )
+    assert diff.changes == provider_pb2.DiffResponse.DIFF_SOME
+    assert list(diff.replaces) == []
+    updated = stub.Update(
+        provider_pb2.UpdateRequest(id=id_, urn=urn, olds=wire(state), news=wire(news)),
+        timeout=TIMEOUT,
+    )
+    return plain(updated.properties)
