@@ -159,3 +159,38 @@ def _open_loops() -> list[asyncio.AbstractEventLoop]:
     return [
         o for o in gc.get_objects() if isinstance(o, asyncio.BaseEventLoop) and not o.is_closed()
     ]
+
+
+class _Cycle:
+    def __init__(self) -> None:
+        self.me = self
+
+
+def test_garbage_a_program_leaves_is_collected_once_the_run_is_over() -> None:
+    # While the registrations resolve, the collector skips what existed when the program
+    # returned; afterwards nothing may stay frozen, or cycles would live until exit.
+    import weakref
+
+    refs: list[weakref.ref[_Cycle]] = []
+
+    def program() -> None:
+        refs.append(weakref.ref(_Cycle()))
+        _key_program()
+
+    _run(program)
+    assert gc.get_freeze_count() == 0
+    gc.collect()
+    assert refs[0]() is None
+
+
+def test_a_run_leaves_objects_its_caller_froze_frozen() -> None:
+    # A process that froze its objects (before forking workers, say) keeps them frozen.
+    kept = _Cycle()
+    gc.freeze()
+    try:
+        _run(_key_program)
+        # The collector sees only objects that are not frozen.
+        assert all(o is not kept for o in gc.get_objects())
+    finally:
+        gc.unfreeze()
+    assert any(o is kept for o in gc.get_objects())
