@@ -61,11 +61,12 @@ def outputs(resource: Registration) -> dict[str, Any]:
     return reveal(resource.outputs)
 
 
-def plan_cli(*args: str) -> subprocess.CompletedProcess[str]:
+def plan_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """`pushpools plan ...` as a user runs it, from the project folder."""
     return subprocess.run(
         [str(PROJECT_DIR / ".venv" / "bin" / "pushpools"), "plan", *args],
         cwd=PROJECT_DIR,
+        env=env,
         capture_output=True,
         text=True,
         timeout=120,
