@@ -17,6 +17,7 @@ from pushpools.components.config.aws import (
 )
 from pushpools.components.config.base import ConfigModel, refuse_repeats
 from pushpools.components.config.modal import valid_env
+from pushpools.components.config.pip_requirements import is_pip_requirement
 from pushpools.components.naming import NameRule, Naming, derive
 
 FEDERATED_ROLE_NAME = "{pool}-flow-runs"
@@ -138,21 +139,13 @@ class ManagedSettings(ConfigModel):
     @field_validator("pip_packages")
     @classmethod
     def _pip_packages(cls, packages: list[str]) -> list[str]:
-        if not packages:
-            return packages
-        # pip's own grammar (PEP 508), through `packaging`, which Prefect depends on;
-        # imported here so that stacks without Managed pools do not pay for it.
-        from packaging.requirements import InvalidRequirement, Requirement
-
         for package in packages:
-            try:
-                Requirement(package)
-            except InvalidRequirement:
+            if not is_pip_requirement(package):
                 raise ValueError(
                     f"{package!r} is not a pip requirement; allowed: a package name, "
                     "optionally with extras, a version and a marker, such as 'pandas>=2' or "
                     "'prefect-aws[s3]'"
-                ) from None
+                )
         refuse_repeats(
             packages,
             "requirement",
