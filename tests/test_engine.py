@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
+import threading
+from typing import Any
 
 import pulumi
+import pulumi.resource as pulumi_resource
 import pytest
 from pulumi.runtime import mocks, settings
+from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.sync_await import _sync_await
 from pulumi_gcp import serviceaccount
 
+from pushpools import engine
 from pushpools.engine import DuplicateUrnError, ProgramRun, is_secret, run_program
 from pushpools.provider_mocks import ProviderMocks, UnmockedError
 
@@ -194,3 +200,77 @@ def test_a_run_leaves_objects_its_caller_froze_frozen() -> None:
     finally:
         gc.unfreeze()
     assert any(o is kept for o in gc.get_objects())
+
+
+def _monitor_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int, list[str]]]:
+    """Record each registration the monitor answers: name, thread, and the aliases the
+    request carries (as text)."""
+    calls: list[tuple[str, int, list[str]]] = []
+    answer = engine.FaithfulMonitor.RegisterResource
+
+    def recording(self: engine.FaithfulMonitor, request: Any) -> Any:
+        aliases = [str(alias).replace("\n", " ") for alias in request.aliases]
+        calls.append((request.name, threading.get_ident(), aliases))
+        return answer(self, request)
+
+    monkeypatch.setattr(engine.FaithfulMonitor, "RegisterResource", recording)
+    return calls
+
+
+def test_the_monitor_answers_on_the_programs_thread_and_starts_no_thread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Handing each call to a worker thread cost about a millisecond a call
+    # (docs/benchmarks.md); the answers must still reach the program as before.
+    calls = _monitor_calls(monkeypatch)
+    threads_before = set(threading.enumerate())
+    run = _run(_key_program)
+    assert {thread for _, thread, _ in calls} == {threading.get_ident()}
+    assert set(threading.enumerate()) == threads_before
+    assert run.outputs["email"] == "prefect-x@acme-proj.iam.gserviceaccount.com"
+    assert is_secret(run.outputs["private_key"])
+
+
+def _aliased_program() -> None:
+    renamed = pulumi.ComponentResource(
+        "test:index:Pool",
+        "pool",
+        opts=pulumi.ResourceOptions(aliases=[pulumi.Alias(name="old-pool")]),
+    )
+    serviceaccount.Account(
+        "sa",
+        account_id="prefect-x",
+        project="acme-proj",
+        opts=pulumi.ResourceOptions(
+            parent=renamed, aliases=[pulumi.Alias(name="old-sa"), pulumi.Alias(type_="x:y:Z")]
+        ),
+    )
+
+
+def test_skipping_the_sdks_alias_urns_leaves_every_registration_as_it_was(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The SDK computes each alias's URN for engines without alias specs; this one, like
+    # the real engine, takes the specs, so the run skips the URNs. The control run keeps
+    # the SDK as it is: the requests must not differ.
+    assert resource_pb2.RESOURCE_MONITOR_FEATURE_ALIAS_SPECS in (
+        engine.FaithfulMonitor(ProviderMocks(), ProgramRun("p", "s"))
+        .GetDeploymentInfo(None)
+        .supportedFeatures
+    )
+    sdk_collapse = pulumi_resource.collapse_alias_to_urn
+    skipped = _monitor_calls(monkeypatch)
+    _run(_aliased_program)
+    assert pulumi_resource.collapse_alias_to_urn is sdk_collapse  # restored after the run
+
+    monkeypatch.setattr(engine, "_sdk_work_nothing_offline_reads", contextlib.nullcontext)
+    kept = _monitor_calls(monkeypatch)
+    _run(_aliased_program)
+
+    def aliases(calls: list[tuple[str, int, list[str]]]) -> dict[str, list[str]]:
+        return {name: found for name, _, found in calls}
+
+    assert aliases(skipped) == aliases(kept)
+    assert any('name: "old-sa"' in spec for spec in aliases(kept)["sa"])
+    assert any('type: "x:y:Z"' in spec for spec in aliases(kept)["sa"])
+    assert any('name: "old-pool"' in spec for spec in aliases(kept)["pool"])
