@@ -7,10 +7,11 @@ import hmac
 import json
 import os
 import runpy
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from pushpools.engine import STACK_TYPE, ProgramRun, is_secret, reveal, run_program
+from pushpools.engine import STACK_TYPE, ProgramRun, Registration, is_secret, reveal, run_program
 from pushpools.stackfile import StackSettings
 
 # Per-pool outputs the "To register in Prefect" section shows in full.
@@ -77,7 +78,7 @@ def plan_document(run: ProgramRun, settings: StackSettings | None = None) -> dic
                 "inputs": masked(r.inputs, key),
                 "dependencies": list(r.dependencies),
             }
-            for r in run.resources
+            for r in in_creation_order(run.resources)
         ],
         "outputs": masked(run.outputs, key),
     }
@@ -87,6 +88,26 @@ def plan_document(run: ProgramRun, settings: StackSettings | None = None) -> dic
             "secrets_assumed_from_them": list(settings.from_environments),
         }
     return document
+
+
+def in_creation_order(resources: Sequence[Registration]) -> list[Registration]:
+    """The resources in an order `pulumi up` could create them in, the same every run: each
+    after everything it waits for, ties by URN (type, then name).
+
+    The order the program registered them in depends on when each one's inputs resolved,
+    which changes from run to run; a plan that a reviewer compares with another must not.
+    """
+    waits_for = {r.urn: r.dependencies for r in resources}
+    depth: dict[str, int] = {}
+
+    def depth_of(urn: str) -> int:
+        if urn not in depth:
+            depth[urn] = 1 + max(
+                (depth_of(d) for d in waits_for[urn] if d in waits_for), default=-1
+            )
+        return depth[urn]
+
+    return sorted(resources, key=lambda r: (depth_of(r.urn), r.urn))
 
 
 def render_text(run: ProgramRun, settings: StackSettings | None = None) -> str:
@@ -104,7 +125,14 @@ def render_text(run: ProgramRun, settings: StackSettings | None = None) -> str:
         "",
         f"Resources to create: {sum(1 for r in run.resources if r.custom)}",
     ]
-    for root in children.get(None, []):
+    # The pools in the order the stack file lists them (the `pools` output keeps it).
+    pools = document["outputs"].get("pools")
+    listed = list(pools) if isinstance(pools, dict) else []
+    roots = sorted(
+        children.get(None, []),
+        key=lambda r: listed.index(r["name"]) if r["name"] in listed else len(listed),
+    )
+    for root in roots:
         _render_resource(root, children, lines, depth=0)
     lines += ["", "Stack outputs:"]
     for name, value in document["outputs"].items():

@@ -199,3 +199,33 @@ def test_a_users_pydantic_plugin_setting_is_kept(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert marker.read_text() == "loaded"
+
+
+def test_the_plan_is_the_same_whatever_order_the_program_registered_in() -> None:
+    # Registration order follows when each resource's inputs resolved, which varies from
+    # run to run; two plans of one stack must read the same, or a reviewer comparing them
+    # sees changes that are not there.
+    import dataclasses
+    import random
+
+    settings = load_stack(PROJECT_DIR, PROJECT_DIR / "stacks" / "Pulumi.dev.yaml")
+    run = run_stack(PROJECT_DIR, settings)
+    order = random.Random(7).sample(run.resources, k=len(run.resources))
+    shuffled = dataclasses.replace(run, resources=order)
+    assert [r.urn for r in shuffled.resources] != [r.urn for r in run.resources]
+    assert render_text(shuffled, settings) == render_text(run, settings)
+    assert plan_document(shuffled, settings) == plan_document(run, settings)
+
+
+def test_the_plan_lists_pools_as_the_stack_file_does_and_each_resource_after_what_it_waits_for(
+    dev_text, dev_json
+) -> None:
+    pools = [line.split()[-1] for line in dev_text.splitlines() if line.startswith("  + ")]
+    assert pools == ["dev-cloud-run", "dev-aci", "dev-modal", "dev-managed", "dev-ecs"]
+    position = {r["urn"]: i for i, r in enumerate(dev_json["resources"])}
+    for resource in dev_json["resources"]:
+        for dependency in resource["dependencies"]:
+            if dependency in position:
+                assert position[dependency] < position[resource["urn"]], resource["name"]
+    # Within a pool, the text shows resources in that order too: a key after its account.
+    assert dev_text.index("dev-cloud-run-prefect-sa") < dev_text.index("dev-cloud-run-key")
