@@ -210,7 +210,7 @@ class EcsNetwork(ConfigModel):
 
     vpc_id: str | None = None
     """An existing VPC; pushpools then creates only the security group in it."""
-    subnet_ids: list[str] = Field(default_factory=list, validate_default=True)
+    subnet_ids: list[str] = Field(default=[], validate_default=True)
     """Subnets of `vpc_id` the tasks run in (required with `vpc_id`)."""
     cidr_block: str | None = None
     """CIDR of a new VPC (default 10.0.0.0/16); it gets one public subnet per availability
@@ -299,7 +299,7 @@ class EcsNetwork(ConfigModel):
 class EcsTaskRole(ConfigModel):
     """A role for the flow code itself (the helper makes none: tasks get no AWS identity)."""
 
-    managed_policy_arns: list[str] = Field(default_factory=list)
+    managed_policy_arns: list[str] = Field(default=[])
     """Managed policies the flow code needs, e.g. arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess."""
 
     @field_validator("managed_policy_arns")

@@ -127,9 +127,9 @@ class CloudRunSettings(ConfigModel):
     service_account_user_scope: Literal["runtime-account", "project"] = "runtime-account"
     """Where Prefect's account may act as (`iam.serviceAccountUser`): only on the runtime
     account (least privilege), or on every service account of the project, as the helper does."""
-    runtime_roles: list[str] = Field(default_factory=list)
+    runtime_roles: list[str] = Field(default=[])
     """Project roles for the runtime account, for what the flow code itself needs."""
-    act_as_service_accounts: list[str] = Field(default_factory=list)
+    act_as_service_accounts: list[str] = Field(default=[])
     """Emails of other service accounts deployments may run as (a deployment that sets
     `service_account_name`): Prefect's account may act as each, besides the runtime account.
     Only with `service_account_user_scope: runtime-account` (`project` covers them all)."""

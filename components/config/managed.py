@@ -69,9 +69,9 @@ class AwsFederatedIdentity(ConfigModel):
     """The AWS region Prefect injects into each run as AWS_REGION."""
     role_name: str | None = None
     """Name of the IAM role; unique per AWS account."""
-    managed_policy_arns: list[str] = Field(default_factory=list)
+    managed_policy_arns: list[str] = Field(default=[])
     """Managed policies attached to the role (what the flow runs need)."""
-    statements: list[AwsPermission] = Field(default_factory=list)
+    statements: list[AwsPermission] = Field(default=[])
     """An inline policy of the role: each entry allows its actions on its resources."""
     create_oidc_provider: bool = True
     """Create the IAM OIDC identity provider for Prefect Cloud's issuer (one per AWS account,
@@ -120,10 +120,10 @@ class AwsFederatedIdentity(ConfigModel):
 class ManagedSettings(ConfigModel):
     """The `managed` section of a Prefect Managed pool. May be left out."""
 
-    env: dict[str, str] = Field(default_factory=dict)
+    env: dict[str, str] = Field(default={})
     """Environment variables of every flow run (the template's `env`); no secrets here:
     template defaults are plain text in Prefect."""
-    pip_packages: list[str] = Field(default_factory=list)
+    pip_packages: list[str] = Field(default=[])
     """Packages installed before each run (the template's `pip_packages`),
     e.g. `pandas>=2`, `prefect-aws[s3]`."""
 

@@ -22,7 +22,7 @@ class ModalSettings(ConfigModel):
     token_secret_key: str = "modalTokenSecret"  # noqa: S105 - the key's name, not the token
     """Secret stack-config key holding the Modal token secret
     (`pulumi config set --secret pushpools:modalTokenSecret as-...`)."""
-    env: dict[str, str] = Field(default_factory=dict)
+    env: dict[str, str] = Field(default={})
     """Environment variables of every flow run (the template's `env`); no secrets here:
     template defaults are plain text in Prefect."""
 

@@ -198,7 +198,7 @@ class StackConfig(ConfigModel):
     """Everything under the `pushpools:` namespace of a stack config."""
 
     pools: list[PoolConfig] = Field(min_length=1)
-    labels: dict[str, str] = Field(default_factory=dict)
+    labels: dict[str, str] = Field(default={})
     """Labels (GCP) / tags (AWS, Azure) for every resource, besides `managed-by: pushpools`
     and `prefect-work-pool: <pool>`."""
     prefect: PrefectSettings = PrefectSettings()
