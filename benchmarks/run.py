@@ -14,7 +14,7 @@ Runs are interleaved (floor, plan, plan with the usual exit, floor, ...) so that
 the machine hits all alike; wall time and peak RSS are medians. Results go into
 docs/benchmarks.md.
 
-    ./dev bench            # 7 rounds (default)
+    ./dev bench            # 9 rounds (default)
     ./dev bench --rounds 5 --no-write
 """
 
@@ -153,7 +153,7 @@ def render(results: list[dict[str, object]], rounds: int) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--no-write", action="store_true", help="print, don't update the doc")
     args = parser.parse_args()
     results = [bench_stack(stack, args.rounds) for stack in STACKS]
