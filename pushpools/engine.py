@@ -19,7 +19,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import gc
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,6 +74,26 @@ class ProgramRun:
         if len(found) != 1:
             raise AssertionError(f"expected one {type_} {name or ''}, found {len(found)}")
         return found[0]
+
+
+def in_creation_order(resources: Sequence[Registration]) -> list[Registration]:
+    """The resources in an order `pulumi up` could create them in, the same every run: each
+    after everything it waits for, ties by URN (type, then name).
+
+    The order the program registered them in depends on when each one's inputs resolved,
+    which changes from run to run; a plan that a reviewer compares with another must not.
+    """
+    waits_for = {r.urn: r.dependencies for r in resources}
+    depth: dict[str, int] = {}
+
+    def depth_of(urn: str) -> int:
+        if urn not in depth:
+            depth[urn] = 1 + max(
+                (depth_of(d) for d in waits_for[urn] if d in waits_for), default=-1
+            )
+        return depth[urn]
+
+    return sorted(resources, key=lambda r: (depth_of(r.urn), r.urn))
 
 
 def secret(value: Any) -> dict[str, Any]:

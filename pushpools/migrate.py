@@ -24,7 +24,7 @@ from typing import Any
 
 from pushpools.components.config import Cloud, PoolConfig
 from pushpools.components.naming import Naming
-from pushpools.engine import STACK_TYPE, ProgramRun, Registration
+from pushpools.engine import STACK_TYPE, ProgramRun, Registration, in_creation_order
 from pushpools.migrate_model import Action, CloudPlan, Decision, Declared, Lookup, Step
 from pushpools.stackfile import StackSettings
 
@@ -97,7 +97,9 @@ def build_migration(
         raise MigrationError(problems)
     urns = _real_urns(run)
     by_parent: dict[str | None, list[Registration]] = {}
-    for resource in run.resources:
+    # The order `pulumi up` could create them in, the same every run: the import file
+    # and the steps must not change between two runs of one stack.
+    for resource in in_creation_order(run.resources):
         by_parent.setdefault(resource.parent, []).append(resource)
     migration = Migration(run.project, run.stack)
     wanted = set(options.pools) or {p.name for p in pools}

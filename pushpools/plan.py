@@ -7,11 +7,17 @@ import hmac
 import json
 import os
 import runpy
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from pushpools.engine import STACK_TYPE, ProgramRun, Registration, is_secret, reveal, run_program
+from pushpools.engine import (
+    STACK_TYPE,
+    ProgramRun,
+    in_creation_order,
+    is_secret,
+    reveal,
+    run_program,
+)
 from pushpools.stackfile import StackSettings
 
 # Per-pool outputs the "To register in Prefect" section shows in full.
@@ -88,26 +94,6 @@ def plan_document(run: ProgramRun, settings: StackSettings | None = None) -> dic
             "secrets_assumed_from_them": list(settings.from_environments),
         }
     return document
-
-
-def in_creation_order(resources: Sequence[Registration]) -> list[Registration]:
-    """The resources in an order `pulumi up` could create them in, the same every run: each
-    after everything it waits for, ties by URN (type, then name).
-
-    The order the program registered them in depends on when each one's inputs resolved,
-    which changes from run to run; a plan that a reviewer compares with another must not.
-    """
-    waits_for = {r.urn: r.dependencies for r in resources}
-    depth: dict[str, int] = {}
-
-    def depth_of(urn: str) -> int:
-        if urn not in depth:
-            depth[urn] = 1 + max(
-                (depth_of(d) for d in waits_for[urn] if d in waits_for), default=-1
-            )
-        return depth[urn]
-
-    return sorted(resources, key=lambda r: (depth_of(r.urn), r.urn))
 
 
 def render_text(run: ProgramRun, settings: StackSettings | None = None) -> str:

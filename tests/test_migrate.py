@@ -275,6 +275,19 @@ def test_the_import_file_matches_pulumis_documented_schema(dev) -> None:
             assert entry["provider"] in document["nameTable"], entry
 
 
+def test_the_import_file_and_steps_do_not_depend_on_registration_order(dev) -> None:
+    # Registration order varies from run to run; a user who commits the import file, or
+    # reruns the dry run, must not see entries move.
+    import dataclasses
+    import random
+
+    run, migration, settings = dev
+    order = random.Random(3).sample(run.resources, k=len(run.resources))
+    again = build_migration(dataclasses.replace(run, resources=order), settings)
+    assert import_file(again) == import_file(migration)
+    assert render(again, "f.json", written=True) == render(migration, "f.json", written=True)
+
+
 def test_every_entry_is_a_resource_the_program_declares(dev) -> None:
     run, migration, _ = dev
     document = import_file(migration)
