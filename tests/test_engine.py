@@ -274,3 +274,16 @@ def test_skipping_the_sdks_alias_urns_leaves_every_registration_as_it_was(
     assert any('name: "old-sa"' in spec for spec in aliases(kept)["sa"])
     assert any('type: "x:y:Z"' in spec for spec in aliases(kept)["sa"])
     assert any('name: "old-pool"' in spec for spec in aliases(kept)["pool"])
+
+
+def test_reading_an_existing_resource_declares_nothing_to_create() -> None:
+    # `Resource.get` reads what exists (Pulumi never creates or deletes it): the run gets
+    # the resource back under its ID, and the plan lists nothing for it.
+    account_id = "projects/acme-proj/serviceAccounts/x@acme-proj.iam.gserviceaccount.com"
+
+    def program() -> None:
+        pulumi.export("id", serviceaccount.Account.get("existing", account_id).id)
+
+    run = _run(program)
+    assert run.outputs["id"] == account_id
+    assert [r for r in run.resources if r.custom] == []
