@@ -287,3 +287,40 @@ def test_reading_an_existing_resource_declares_nothing_to_create() -> None:
     run = _run(program)
     assert run.outputs["id"] == account_id
     assert [r for r in run.resources if r.custom] == []
+
+
+def _invoke(monitor: engine.FaithfulMonitor, token: str, args: dict[str, Any]) -> Any:
+    from google.protobuf import struct_pb2
+
+    request_args = struct_pb2.Struct()
+    request_args.update(args)
+    return monitor.Invoke(resource_pb2.ResourceInvokeRequest(tok=token, args=request_args))
+
+
+def test_an_invoke_returns_the_mock_answer_and_its_check_failures() -> None:
+    # A provider's check failures travel with the answer, as the engine sends them.
+    class Failing(ProviderMocks):
+        def call(self, args: mocks.MockCallArgs) -> Any:
+            return {"accountId": "123456789012"}, [("region", "not a region")]
+
+    run = ProgramRun("p", "s")
+    answer = _invoke(
+        engine.FaithfulMonitor(Failing(), run), "aws:index/getCallerIdentity:getCallerIdentity", {}
+    )
+    assert dict(getattr(answer, "return")) == {"accountId": "123456789012"}
+    assert [(f.property, f.reason) for f in answer.failures] == [("region", "not a region")]
+    assert run.invokes == [("aws:index/getCallerIdentity:getCallerIdentity", {})]
+
+
+def test_get_resource_answers_with_a_registered_resource_and_is_not_recorded_as_an_invoke() -> None:
+    run = ProgramRun("p", "s")
+    monitor = engine.FaithfulMonitor(ProviderMocks(), run)
+    urn = "urn:pulumi:s::p::gcp:serviceaccount/account:Account::sa"
+    monitor.resources[urn] = mocks.MockMonitor.ResourceRegistration(urn, "sa-id", {"a": "b"})
+    answer = _invoke(monitor, "pulumi:pulumi:getResource", {"urn": urn})
+    returned = getattr(answer, "return")
+    assert returned["id"] == "sa-id"
+    assert dict(returned["state"]) == {"a": "b"}
+    assert run.invokes == []
+    with pytest.raises(KeyError, match="unknown resource"):
+        _invoke(monitor, "pulumi:pulumi:getResource", {"urn": urn + "-missing"})
