@@ -4,7 +4,7 @@ need only a pattern.
 Importing `packaging.requirements` pulls in its specifiers, tags and subprocess modules:
 20 ms of a plan (a twentieth of the dev stack's own cost), for entries that are nearly
 always a name, some extras and a few comparisons with release numbers. Those are
-accepted by a pattern whose every match `packaging` accepts too (tests/test_managed.py
+accepted by a pattern whose every match `packaging` accepts too (tests/test_pip_requirements.py
 checks that on a corpus); anything else is judged by `packaging` itself.
 """
 
