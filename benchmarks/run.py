@@ -53,11 +53,10 @@ print(json.dumps(sorted(n for n, m in list(sys.modules.items())
 """
 
 
-# `pushpools plan` as `pushpools.cli.run` runs it (no pydantic plugin discovery), except
-# that it exits as any Python process does, like the floor.
+# `pushpools plan` as `pushpools.cli.run` runs it, except that it exits as any Python
+# process does, like the floor.
 _PLAN_USUAL_EXIT = """
-import os, sys
-os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+import sys
 from pushpools.cli import main
 sys.exit(main(["plan", "--stack-file", sys.argv[1]]))
 """

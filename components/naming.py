@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TypeVar
 
-from pydantic import BaseModel
+from pushpools.components.config.model import ConfigModel
 
 
 class Naming(StrEnum):
@@ -71,7 +71,7 @@ def derive(template: str, pool_name: str, rule: NameRule) -> str:
     return fit(template.format(pool=pool_name), rule)
 
 
-_Names = TypeVar("_Names", bound=BaseModel)
+_Names = TypeVar("_Names", bound=ConfigModel)
 
 
 def fill_names(

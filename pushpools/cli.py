@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -210,15 +209,10 @@ def _migrate(args: argparse.Namespace) -> int:
 def run() -> None:
     """The `pushpools` command: `main` in a process of its own, which it ends quickly.
 
-    - Pydantic looks for plugins by reading the entry points of every installed
-      distribution (5 ms for ~190 here, more in a larger environment). The offline
-      commands validate only pushpools' own config and need none. A user's own
-      `PYDANTIC_DISABLE_PLUGINS` is kept.
-    - At exit the interpreter walks every object the cloud SDKs created, to collect
-      garbage that the operating system reclaims anyway (60-100 ms of a 0.3-0.6 s plan).
-      Frozen objects are skipped; output is flushed and exit handlers run as usual.
+    At exit the interpreter walks every object the cloud SDKs created, to collect garbage
+    that the operating system reclaims anyway (60-100 ms of a 0.3-0.6 s plan). Frozen
+    objects are skipped; output is flushed and exit handlers run as usual.
     """
-    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     status = main()
     sys.stdout.flush()
     gc.freeze()

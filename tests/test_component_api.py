@@ -264,12 +264,12 @@ def test_modal_takes_its_token_as_args_and_keeps_it_secret() -> None:
 
 def _config_keys(model: Any, prefix: str = "") -> set[str]:
     """Every leaf key of a settings model, dotted (`names.repository`)."""
-    from pydantic import BaseModel
+    from pushpools.components.config.model import ConfigModel
 
     keys = set()
     for name, field in model.model_fields.items():
         nested = field_model(field)
-        if isinstance(nested, type) and issubclass(nested, BaseModel):
+        if isinstance(nested, type) and issubclass(nested, ConfigModel):
             keys |= {f"{prefix}{name}"} | _config_keys(nested, f"{prefix}{name}.")
         else:
             keys.add(f"{prefix}{name}")

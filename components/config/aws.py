@@ -7,9 +7,13 @@ import re
 from difflib import get_close_matches
 from typing import Literal
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
-
 from pushpools.components.config.base import ConfigModel, refuse_repeats
+from pushpools.components.config.model import (
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pushpools.components.naming import NameRule, Naming, fill_names
 from pushpools.components.tagging import slug
 

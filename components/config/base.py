@@ -7,20 +7,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-from pydantic.fields import FieldInfo
+from pushpools.components.config.model import ConfigModel, FieldInfo
 
-
-class ConfigModel(BaseModel):
-    """Strict by default: a misspelt key is an error, never silently ignored.
-
-    Empty lists and maps are defaults (`Field(default=[])`), which pydantic copies for each
-    instance, not `default_factory=list`: for a builtin factory pydantic reads its signature
-    from text, and the tokenizer that parses it compiles a large regular expression first,
-    1% of a GCP-only plan (docs/benchmarks.md).
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+__all__ = ["ConfigModel", "LazySection", "field_model", "refuse_repeats"]
 
 
 @dataclass(frozen=True)
@@ -32,11 +21,11 @@ class LazySection:
     module: str
     model: str
 
-    def load(self) -> type[BaseModel]:
+    def load(self) -> type[ConfigModel]:
         return getattr(importlib.import_module(self.module), self.model)
 
 
-def field_model(field: FieldInfo) -> type[BaseModel] | None:
+def field_model(field: FieldInfo) -> type[ConfigModel] | None:
     """The config model a field holds, whether named by its type or by LazySection."""
     for metadata in field.metadata:
         if isinstance(metadata, LazySection):
@@ -45,7 +34,7 @@ def field_model(field: FieldInfo) -> type[BaseModel] | None:
 
 
 def _model_in(annotation: Any) -> Any:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+    if isinstance(annotation, type) and issubclass(annotation, ConfigModel):
         return annotation
     for arg in getattr(annotation, "__args__", ()):
         found = _model_in(arg)

@@ -7,10 +7,10 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import pulumi
-from pydantic import BaseModel, ValidationError
-from pydantic_core import ErrorDetails
+from pydantic_core import ErrorDetails, ValidationError
 
 from pushpools.components.config.base import field_model
+from pushpools.components.config.model import ConfigModel
 
 NAMESPACE = "pushpools"
 
@@ -44,14 +44,14 @@ def config_key(loc: Iterable[str | int]) -> str:
 
 
 def describe_validation_error(
-    error: ValidationError, root: type[BaseModel], prefix: Sequence[str | int] = ()
+    error: ValidationError, root: type[ConfigModel], prefix: Sequence[str | int] = ()
 ) -> list[str]:
     """One message per problem, each naming the config key, the value and what is allowed."""
     return describe_errors(error.errors(include_url=False), root, prefix)
 
 
 def describe_errors(
-    errors: Sequence[ErrorDetails], root: type[BaseModel], prefix: Sequence[str | int] = ()
+    errors: Sequence[ErrorDetails], root: type[ConfigModel], prefix: Sequence[str | int] = ()
 ) -> list[str]:
     """As describe_validation_error, for a selection of its errors."""
     problems = []
@@ -112,7 +112,7 @@ def _without_union_tags(loc: Sequence[str | int]) -> list[str | int]:
     return [p for p in loc if not (isinstance(p, str) and ("[" in p or p.startswith("function-")))]
 
 
-def _allowed_keys(root: type[BaseModel], loc: Sequence[str | int]) -> list[str]:
+def _allowed_keys(root: type[ConfigModel], loc: Sequence[str | int]) -> list[str]:
     model: Any = root
     for part in loc:
         if isinstance(part, int):
@@ -125,7 +125,7 @@ def _allowed_keys(root: type[BaseModel], loc: Sequence[str | int]) -> list[str]:
 
 
 def _is_model(value: Any) -> bool:
-    return isinstance(value, type) and issubclass(value, BaseModel)
+    return isinstance(value, type) and issubclass(value, ConfigModel)
 
 
 # Credentials a user may paste where a setting belongs: never echo them.

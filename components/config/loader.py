@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from pulumi.runtime import config as runtime_config
-from pydantic import TypeAdapter, ValidationError
+from pydantic_core import SchemaValidator, ValidationError
+from pydantic_core import core_schema as cs
 
 from pushpools.components.config.errors import NAMESPACE, ConfigError, describe_errors
 from pushpools.components.config.pool_types import PoolType
@@ -29,7 +30,7 @@ from pushpools.components.config.stack import (
 # name more such keys (a Modal pool names the keys of its token): see secret_config_keys.
 SECRET_KEYS: frozenset[str] = frozenset(PREFECT_SECRET_KEYS)
 
-_LABELS = TypeAdapter(dict[str, str])
+_LABELS = SchemaValidator(cs.dict_schema(cs.str_schema(), cs.str_schema()))
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,6 @@ from __future__ import annotations
 import re
 import uuid
 
-from pydantic import Field, field_validator, model_validator
-
 # Shared with the ECS settings: the same IAM names and policy ARNs are valid here.
 from pushpools.components.config.aws import (
     AWS_REGIONS,
@@ -17,6 +15,7 @@ from pushpools.components.config.aws import (
 )
 from pushpools.components.config.base import ConfigModel, refuse_repeats
 from pushpools.components.config.modal import valid_env
+from pushpools.components.config.model import Field, field_validator, model_validator
 from pushpools.components.config.pip_requirements import is_pip_requirement
 from pushpools.components.naming import NameRule, Naming, derive
 

@@ -6,10 +6,14 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
-
 from pushpools.components.config.base import ConfigModel, LazySection
 from pushpools.components.config.errors import a_or_an
+from pushpools.components.config.model import (
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pushpools.components.config.pool_types import (
     POOL_KINDS,
     SUPPORTED_CLOUDS,

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any, NotRequired, TypedDict
 
 import pulumi
+from pydantic_core import ValidationError
 
 from pushpools.components.config import PoolType
 from pushpools.components.config.stack import PoolConfig
@@ -233,8 +234,6 @@ def _block_problems(block: Any) -> list[str]:
 
 def _pool_name_problem(name: str) -> str | None:
     """The stack config's own rule for pool names (Prefect's, and safe in child names)."""
-    from pydantic import ValidationError
-
     try:
         PoolConfig.model_validate({"name": name, "type": PoolType.PREFECT_MANAGED.value})
     except ValidationError as error:
