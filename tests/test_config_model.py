@@ -211,3 +211,18 @@ def test_a_field_type_the_models_do_not_support_is_refused_by_name() -> None:
 
     with pytest.raises(TypeError, match=r"Unsupported\.ratio: .*float"):
         Unsupported.model_validate({"ratio": 1.0})
+
+
+def test_a_validator_of_a_field_the_model_lacks_is_refused() -> None:
+    class Misspelt(ConfigModel):
+        region: str
+
+        @field_validator("regoin")
+        @classmethod
+        def _known_region(cls, value: str) -> str:
+            raise ValueError("never called")
+
+    with pytest.raises(
+        TypeError, match=r"Misspelt\._known_region validates unknown fields \['regoin'\]"
+    ):
+        Misspelt.model_validate({"region": "x"})

@@ -2,9 +2,9 @@
 
 A stack's config is checked by pydantic's own validation engine, pydantic-core, with the
 same rules and the same error records (`loc`, `type`, `ctx`) a pydantic model gives, but
-without importing pydantic itself. pydantic's import and its first model cost a quarter
-of what a GCP-only plan's floor does (docs/benchmarks.md); pydantic-core alone costs a
-quarter of that. The models declare fields, defaults, bounds and validators with the
+without importing pydantic itself: pydantic's import and its first model cost a quarter
+of what a GCP-only plan's floor does, pydantic-core's under a third of that
+(docs/benchmarks.md). The models declare fields, defaults, bounds and validators with the
 names pydantic uses for them (`Field`, `field_validator`, `model_validator`), so a model
 reads as a pydantic model does.
 
@@ -142,15 +142,15 @@ class _ModelClass(type):
     _schema_validator: SchemaValidator | None
 
     def __new__(mcs, name: str, bases: tuple[type, ...], namespace: dict[str, Any]) -> Any:
-        validators = [
-            v for v in namespace.values() if isinstance(v, _FieldValidator | _ModelValidator)
-        ]
-        for key in [
-            k for k, v in namespace.items() if isinstance(v, _FieldValidator | _ModelValidator)
-        ]:
+        validators = {
+            key: value
+            for key, value in namespace.items()
+            if isinstance(value, _FieldValidator | _ModelValidator)
+        }
+        for key in validators:  # not methods of the model: its schema calls them
             del namespace[key]
         cls = super().__new__(mcs, name, bases, namespace)
-        cls._own_validators = validators
+        cls._own_validators = list(validators.values())
         cls._field_infos = None
         cls._schema_validator = None
         return cls
@@ -305,6 +305,12 @@ def _validators_of(cls: _ModelClass) -> list[_FieldValidator | _ModelValidator]:
 
 def _model_schema(cls: _ModelClass) -> cs.CoreSchema:
     validators = _validators_of(cls)
+    for v in validators:
+        unknown = [f for f in getattr(v, "fields", ()) if f not in cls.model_fields]
+        if unknown:
+            raise TypeError(
+                f"{cls.__name__}.{v.function.__name__} validates unknown fields {unknown}"
+            )
     fields = {
         name: cs.model_field(_field_schema(cls, name, info, validators))
         for name, info in cls.model_fields.items()
