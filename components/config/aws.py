@@ -7,8 +7,9 @@ import re
 from difflib import get_close_matches
 from typing import Literal
 
-from pushpools.components.config.base import ConfigModel, refuse_repeats
+from pushpools.components.config.base import refuse_repeats
 from pushpools.components.config.model import (
+    ConfigModel,
     Field,
     ValidationInfo,
     field_validator,

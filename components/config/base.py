@@ -9,8 +9,6 @@ from typing import Any
 
 from pushpools.components.config.model import ConfigModel, FieldInfo
 
-__all__ = ["ConfigModel", "LazySection", "field_model", "refuse_repeats"]
-
 
 @dataclass(frozen=True)
 class LazySection:

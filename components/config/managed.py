@@ -13,9 +13,9 @@ from pushpools.components.config.aws import (
     _iam_name,
     valid_managed_policy_arns,
 )
-from pushpools.components.config.base import ConfigModel, refuse_repeats
+from pushpools.components.config.base import refuse_repeats
 from pushpools.components.config.modal import valid_env
-from pushpools.components.config.model import Field, field_validator, model_validator
+from pushpools.components.config.model import ConfigModel, Field, field_validator, model_validator
 from pushpools.components.config.pip_requirements import is_pip_requirement
 from pushpools.components.naming import NameRule, Naming, derive
 

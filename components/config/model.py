@@ -262,9 +262,11 @@ def _copy_default(default: Any) -> Any:
     return default.copy() if isinstance(default, list | dict) else default
 
 
-def _dump(value: Any, mode: str, exclude_unset: bool, exclude_none: bool) -> Any:
+def _dump(
+    value: Any, mode: Literal["python", "json"], exclude_unset: bool, exclude_none: bool
+) -> Any:
     if isinstance(value, ConfigModel):
-        return value.model_dump(mode=mode, exclude_unset=exclude_unset, exclude_none=exclude_none)  # type: ignore[arg-type]
+        return value.model_dump(mode=mode, exclude_unset=exclude_unset, exclude_none=exclude_none)
     if isinstance(value, list | tuple):
         return [_dump(v, mode, exclude_unset, exclude_none) for v in value]
     if isinstance(value, dict):
@@ -306,7 +308,9 @@ def _validators_of(cls: _ModelClass) -> list[_FieldValidator | _ModelValidator]:
 def _model_schema(cls: _ModelClass) -> cs.CoreSchema:
     validators = _validators_of(cls)
     for v in validators:
-        unknown = [f for f in getattr(v, "fields", ()) if f not in cls.model_fields]
+        if not isinstance(v, _FieldValidator):
+            continue
+        unknown = [f for f in v.fields if f not in cls.model_fields]
         if unknown:
             raise TypeError(
                 f"{cls.__name__}.{v.function.__name__} validates unknown fields {unknown}"
@@ -359,6 +363,10 @@ def _with_info(check: Callable[..., Any], field_name: str) -> Callable[[Any, Any
     return lambda value, info: check(value, ValidationInfo(info.data, field_name))
 
 
+_NO_BOUNDS = FieldInfo()
+"""For the items of a list or map: the field's bounds are the container's."""
+
+
 def _type_schema(annotation: Any, info: FieldInfo, where: str) -> cs.CoreSchema:
     origin, args = typing.get_origin(annotation), typing.get_args(annotation)
     if origin in (UnionType, typing.Union) and NoneType in args and len(args) == 2:
@@ -388,6 +396,3 @@ def _type_schema(annotation: Any, info: FieldInfo, where: str) -> cs.CoreSchema:
     if isinstance(annotation, _ModelClass):
         return _model_schema(annotation)
     raise TypeError(f"{where}: config models do not support fields of type {annotation!r}")
-
-
-_NO_BOUNDS = FieldInfo()

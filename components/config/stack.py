@@ -6,9 +6,10 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any
 
-from pushpools.components.config.base import ConfigModel, LazySection
+from pushpools.components.config.base import LazySection
 from pushpools.components.config.errors import a_or_an
 from pushpools.components.config.model import (
+    ConfigModel,
     Field,
     ValidationInfo,
     field_validator,
