@@ -17,7 +17,6 @@ def plan_of(name: str) -> dict:
     from pushpools.plan import DIGEST_KEY_ENV, plan_document, run_stack
     from pushpools.provider_mocks.keys import canary_key_material
     from pushpools.stackfile import load_stack
-
     from tests.upgrade.stacks import PROJECT_DIR
 
     settings = load_stack(PROJECT_DIR, STACK_FILES[name], stack=name)
