@@ -44,7 +44,7 @@ TARGET_RATIO = 1.3
 # own _LazyModule); only the modules a plan really loaded count.
 _PROVIDER_MODULES = """
 import contextlib, io, json, sys
-from pushpools.cli import main
+from pushpools_tools.cli import main
 with contextlib.redirect_stdout(io.StringIO()):
     assert main(["plan", "--stack-file", sys.argv[1]]) == 0
 print(json.dumps(sorted(n for n, m in list(sys.modules.items())
@@ -53,11 +53,11 @@ print(json.dumps(sorted(n for n, m in list(sys.modules.items())
 """
 
 
-# `pushpools plan` as `pushpools.cli.run` runs it, except that it exits as any Python
+# `pushpools plan` as `pushpools_tools.cli.run` runs it, except that it exits as any Python
 # process does, like the floor.
 _PLAN_USUAL_EXIT = """
 import sys
-from pushpools.cli import main
+from pushpools_tools.cli import main
 sys.exit(main(["plan", "--stack-file", sys.argv[1]]))
 """
 

@@ -12,7 +12,7 @@ workflows read (README, "GitOps").
 
 import pulumi
 
-from pushpools.components.ci_identities import (
+from pushpools_tools.ci_identities import (
     AwsGithubIdentities,
     AzureGithubIdentities,
     GcpGithubIdentities,

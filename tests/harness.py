@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 from pushpools.components.config import ConfigError
-from pushpools.engine import ProgramRun, Registration, reveal
-from pushpools.plan import run_stack
-from pushpools.stackfile import StackSettings
+from pushpools_tools.engine import ProgramRun, Registration, reveal
+from pushpools_tools.plan import run_stack
+from pushpools_tools.stackfile import StackSettings
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -76,7 +76,7 @@ def plan_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Comple
 
 _LIST_IMPORTS = """
 import contextlib, io, json, sys
-from pushpools.cli import main
+from pushpools_tools.cli import main
 with contextlib.redirect_stdout(io.StringIO()):
     status = main(["plan", "--stack-file", sys.argv[1]])
 top = sorted({m.split(".")[0] for m in sys.modules})

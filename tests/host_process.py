@@ -25,7 +25,7 @@ _CONSTRUCT = """
 import json, sys
 import pulumi
 from pushpools.components.package import PushpoolsProvider
-from pushpools.engine import ProgramRun, run_program
+from pushpools_tools.engine import ProgramRun, run_program
 
 resource_type, name, props = json.loads(sys.argv[1])
 record = ProgramRun(project="ts-program", stack="dev")

@@ -15,8 +15,8 @@ from prefect_azure.workers.container_instance import AzureContainerWorker
 
 from pushpools.components.aci import LEAST_PRIVILEGE_ACTIONS
 from pushpools.components.config.azure import today_utc
-from pushpools.engine import ProgramRun, is_secret, reveal
-from pushpools.plan import plan_document, render_text
+from pushpools_tools.engine import ProgramRun, is_secret, reveal
+from pushpools_tools.plan import plan_document, render_text
 from tests.harness import inputs, outputs, run_pools
 
 SUB = "3f2b1c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"

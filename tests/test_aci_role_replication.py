@@ -12,7 +12,7 @@ from harness import inputs, run_pools
 from pushpools.components.aci import ROLE_REPLICATION_SECONDS
 from pushpools.components.config.azure import today_utc
 from pushpools.components.pause import PauseProvider
-from pushpools.engine import ProgramRun
+from pushpools_tools.engine import ProgramRun
 
 DEFINITION = "azure-native:authorization:RoleDefinition"
 ASSIGNMENT = "azure-native:authorization:RoleAssignment"

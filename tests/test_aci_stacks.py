@@ -11,14 +11,14 @@ from typing import Any
 
 import pytest
 
-from pushpools.cli import main
 from pushpools.components.aci import REQUIRED_RESOURCE_PROVIDERS
 from pushpools.components.config import PoolType
 from pushpools.components.config.azure import today_utc
 from pushpools.components.config.pool_types import POOL_KINDS, SUPPORTED_CLOUDS
-from pushpools.engine import ProgramRun, reveal
-from pushpools.plan import run_stack
-from pushpools.stackfile import SECRET_PLACEHOLDER, load_stack, stack_file_path
+from pushpools_tools.cli import main
+from pushpools_tools.engine import ProgramRun, reveal
+from pushpools_tools.plan import run_stack
+from pushpools_tools.stackfile import SECRET_PLACEHOLDER, load_stack, stack_file_path
 from tests.harness import PROJECT_DIR, inputs
 
 AZURE_ONLY = PROJECT_DIR / "benchmarks" / "stacks" / "azure-only.yaml"
@@ -77,8 +77,8 @@ def test_the_azure_only_stack_plans(capsys: pytest.CaptureFixture[str]) -> None:
 _IMPORTS = """
 import json, sys
 from pathlib import Path
-from pushpools.plan import run_stack
-from pushpools.stackfile import load_stack
+from pushpools_tools.plan import run_stack
+from pushpools_tools.stackfile import load_stack
 project = Path(sys.argv[1])
 run_stack(project, load_stack(project, Path(sys.argv[2])))
 # azure-native registers its 250-odd submodules lazily; only those used are loaded.

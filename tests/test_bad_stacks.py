@@ -17,9 +17,9 @@ from harness import PROJECT_DIR, plan_cli
 
 from pushpools.components.config import ConfigError
 from pushpools.components.config import azure as azure_config
-from pushpools.engine import ProgramRun
-from pushpools.plan import run_stack
-from pushpools.stackfile import load_stack
+from pushpools_tools.engine import ProgramRun
+from pushpools_tools.plan import run_stack
+from pushpools_tools.stackfile import load_stack
 
 CORPUS = sorted((Path(__file__).parent / "bad_stacks").glob("*.yaml"))
 # Credentials the files hold in the wrong place; no message may contain them.

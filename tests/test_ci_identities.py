@@ -10,8 +10,8 @@ import pytest
 import yaml
 from harness import PROJECT_DIR, inputs
 
-from pushpools.engine import ProgramRun, run_program
-from pushpools.provider_mocks.aws import ACCOUNT_ID
+from pushpools_tools.engine import ProgramRun, run_program
+from pushpools_tools.provider_mocks.aws import ACCOUNT_ID
 
 CI_DIR = PROJECT_DIR / "ci"
 REPO = "acme/data-platform"

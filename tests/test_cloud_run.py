@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from harness import inputs, outputs, run_pools
 
-from pushpools.engine import ProgramRun, contains_secret, is_secret, reveal
+from pushpools_tools.engine import ProgramRun, contains_secret, is_secret, reveal
 
 PROJECT = "acme-data-dev"
 PREFECT_SA = f"ml-prefect@{PROJECT}.iam.gserviceaccount.com"

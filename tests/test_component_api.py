@@ -17,7 +17,7 @@ from harness import inputs, run_pools
 
 from pushpools.components.config.base import field_model
 from pushpools.components.pool_args import ComponentArgsError
-from pushpools.engine import ProgramRun, is_secret, reveal, run_program
+from pushpools_tools.engine import ProgramRun, is_secret, reveal, run_program
 
 PROJECT = "acme-data-dev"
 

@@ -29,7 +29,7 @@ from pushpools.components.cloud_run import CloudRunPushPool
 from pushpools.components.ecs import EcsPushPool
 from pushpools.components.managed import ManagedPool
 from pushpools.components.modal import ModalPushPool
-from pushpools.engine import is_secret, reveal, run_program
+from pushpools_tools.engine import is_secret, reveal, run_program
 
 PLUGIN_DIR = PROJECT_DIR / "provider"
 PROJECT = "acme-data-dev"

@@ -11,7 +11,7 @@ import pytest
 from harness import inputs, run_pools
 
 from pushpools.components.config.azure import today_utc
-from pushpools.engine import ProgramRun
+from pushpools_tools.engine import ProgramRun
 
 ECR = "aws:ecr/repository:Repository"
 ARTIFACT_REGISTRY = "gcp:artifactregistry/repository:Repository"

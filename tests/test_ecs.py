@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from pushpools.engine import ProgramRun, Registration, is_secret, reveal
+from pushpools_tools.engine import ProgramRun, Registration, is_secret, reveal
 from tests.harness import inputs, outputs, run_pools
 
 ACCOUNT = "123456789012"  # the account the AWS provider mock answers with

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from pushpools.engine import ProgramRun
-from pushpools.plan import plan_document, run_stack
-from pushpools.stackfile import load_stack
+from pushpools_tools.engine import ProgramRun
+from pushpools_tools.plan import plan_document, run_stack
+from pushpools_tools.stackfile import load_stack
 from tests.harness import PROJECT_DIR, inputs, outputs
 
 AWS_ONLY = PROJECT_DIR / "benchmarks" / "stacks" / "aws-only.yaml"
@@ -69,7 +69,7 @@ def test_the_prod_stack_plans_an_ecs_pool_in_the_existing_vpc() -> None:
 
 _PLAN_IN_A_FRESH_PROCESS = """
 import contextlib, io, json, sys
-from pushpools.cli import main
+from pushpools_tools.cli import main
 out = io.StringIO()
 with contextlib.redirect_stdout(out):
     code = main(["plan", "--stack-file", sys.argv[1], "--json"])

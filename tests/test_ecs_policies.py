@@ -26,7 +26,7 @@ from pushpools.components.ecs_policies import (
     prefect_policy,
     task_trust_policy,
 )
-from pushpools.engine import ProgramRun
+from pushpools_tools.engine import ProgramRun
 from tests.harness import inputs, run_pools
 
 # The action list of the helper's `prefect-ecs-policy` (docs: shared reference, "AWS ECS").

@@ -20,7 +20,7 @@ from prefect_aws.credentials import AwsCredentials
 from prefect_aws.workers.ecs_worker import ECSJobConfiguration, ECSWorker
 from pydantic import SecretStr
 
-from pushpools.engine import ProgramRun, reveal
+from pushpools_tools.engine import ProgramRun, reveal
 from tests.harness import inputs, outputs, run_pools
 
 POOL = "dev-ecs"

@@ -16,9 +16,9 @@ from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.sync_await import _sync_await
 from pulumi_gcp import serviceaccount
 
-from pushpools import engine
-from pushpools.engine import DuplicateUrnError, ProgramRun, is_secret, run_program
-from pushpools.provider_mocks import ProviderMocks, UnmockedError
+from pushpools_tools import engine
+from pushpools_tools.engine import DuplicateUrnError, ProgramRun, is_secret, run_program
+from pushpools_tools.provider_mocks import ProviderMocks, UnmockedError
 
 
 def _run(program) -> ProgramRun:

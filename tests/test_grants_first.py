@@ -11,7 +11,7 @@ import pytest
 from harness import run_config
 
 from pushpools.components.config.azure import today_utc
-from pushpools.engine import ProgramRun
+from pushpools_tools.engine import ProgramRun
 
 BLOCK = "pulumi-python:dynamic/prefect:Block"
 WORK_POOL = "pulumi-python:dynamic/prefect:WorkPool"

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from pushpools.engine import reveal
-from pushpools.plan import plan_document, run_stack
-from pushpools.stackfile import load_stack
+from pushpools_tools.engine import reveal
+from pushpools_tools.plan import plan_document, run_stack
+from pushpools_tools.stackfile import load_stack
 from tests.harness import PROJECT_DIR
 
 PROD = PROJECT_DIR / "stacks" / "Pulumi.prod.yaml"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pushpools.engine import ProgramRun, reveal
+from pushpools_tools.engine import ProgramRun, reveal
 from tests.harness import config_problems, run_pools
 
 

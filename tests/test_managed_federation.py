@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from pushpools.components.prefect.templates import TemplateError, render_template
-from pushpools.engine import ProgramRun
+from pushpools_tools.engine import ProgramRun
 from tests.harness import config_problems, inputs, modules_imported_by_plan, run_pools
 
 ACCOUNT = "9b2d7c31-4e6f-4a8b-9c0d-1e2f3a4b5c6d"

@@ -21,8 +21,8 @@ import jsonschema
 import pytest
 import yaml
 
-from pushpools.engine import STACK_TYPE, ProgramRun, reveal
-from pushpools.migrate import (
+from pushpools_tools.engine import STACK_TYPE, ProgramRun, reveal
+from pushpools_tools.migrate import (
     MigrateOptions,
     Migration,
     MigrationError,
@@ -30,9 +30,9 @@ from pushpools.migrate import (
     import_file,
     render,
 )
-from pushpools.migrate_model import Action
-from pushpools.plan import run_stack
-from pushpools.stackfile import StackSettings, load_stack
+from pushpools_tools.migrate_model import Action
+from pushpools_tools.plan import run_stack
+from pushpools_tools.stackfile import StackSettings, load_stack
 from tests.harness import PROJECT_DIR, settings_for
 
 # The documented bulk-import format (`importFile` / `importSpec`, JSON tags as written).

@@ -26,9 +26,9 @@ from prefect.workers.base import BaseWorker
 
 from pushpools.components.prefect.blocks import BlockProvider
 from pushpools.components.prefect.work_pools import WorkPoolProvider
-from pushpools.engine import ProgramRun, reveal
-from pushpools.migrate import MigrateOptions, build_migration
-from pushpools.plan import run_stack
+from pushpools_tools.engine import ProgramRun, reveal
+from pushpools_tools.migrate import MigrateOptions, build_migration
+from pushpools_tools.plan import run_stack
 from tests.harness import PROJECT_DIR, settings_for
 from tests.prefect_server import LoopbackProxy, PrefectServer
 

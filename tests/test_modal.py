@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from pushpools.engine import ProgramRun, is_secret, reveal
-from pushpools.plan import plan_document, render_text
+from pushpools_tools.engine import ProgramRun, is_secret, reveal
+from pushpools_tools.plan import plan_document, render_text
 from tests.harness import config_problems, run_config
 
 TOKEN_ID = "ak-Jq3mW8xY2zLp5RtV"

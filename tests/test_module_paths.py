@@ -42,6 +42,63 @@ def test_the_providers_pickle_to_their_pinned_module_path(module: str, name: str
     assert type(dill.loads(raw)).__module__ == module
 
 
+def _importable(
+    module: str, cwd: Path, pythonpath: str | None = None
+) -> subprocess.CompletedProcess:
+    env = {"PATH": "/usr/bin:/bin", **({"PYTHONPATH": pythonpath} if pythonpath else {})}
+    return subprocess.run(
+        [sys.executable, "-c", f"import {module}"],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+
+def _component_modules() -> list[str]:
+    root = PROJECT_DIR / "components"
+    return sorted(
+        ".".join(path.relative_to(root).with_suffix("").parts).removesuffix(".__init__")
+        for path in root.glob("**/*.py")
+    )
+
+
+@pytest.mark.parametrize(
+    ("where", "pythonpath"),
+    [("the project folder", None), ("the pushpools folder", "pushpools")],
+)
+def test_no_component_module_imports_under_a_second_name(
+    where: str, pythonpath: str | None
+) -> None:
+    """From the project folder (where `pulumi up` runs the stack program) or with the
+    package folder itself on the path, `components.x` must not import: one name, one copy."""
+    probe = """
+import importlib, sys
+for module in sys.argv[1:]:
+    try:
+        importlib.import_module(module)
+    except ImportError as error:
+        assert "pushpools.components" in str(error), error
+    else:
+        raise SystemExit(f"a second copy imports: {module}")
+"""
+    modules = [m for m in _component_modules() if m]
+    env_path = None if pythonpath is None else str(PROJECT_DIR / pythonpath)
+    result = subprocess.run(
+        [sys.executable, "-c", probe, "components", *(f"components.{m}" for m in modules)],
+        cwd=PROJECT_DIR,
+        env={"PATH": "/usr/bin:/bin", **({"PYTHONPATH": env_path} if env_path else {})},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 0, f"from {where}: {result.stdout}{result.stderr}"
+    assert _importable("pushpools.components.prefect.blocks", PROJECT_DIR).returncode == 0
+
+
 def test_no_code_imports_the_components_folder_under_a_generic_name() -> None:
     """`components.x` and `pushpools.components.x` would be two copies of one module, and a
     provider pickled from the first would name a path no installed library has."""
@@ -78,6 +135,12 @@ def test_the_wheel_installs_one_top_level_module_named_after_the_project(wheel: 
         for path in (PROJECT_DIR / "components").glob("**/*.py")
     }
     assert expected <= shipped
+    # The library only: the pushpools command, the offline engine and the repository's CI
+    # identities are another distribution (tools/).
+    outside_components = {
+        name for name in names if name.startswith("pushpools/") and "/components/" not in name
+    }
+    assert outside_components == {"pushpools/__init__.py"}
     # The checkout's symlink is not packed as a file of its own.
     assert "pushpools/components" not in names
 

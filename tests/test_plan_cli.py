@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from harness import PROJECT_DIR, modules_imported_by_plan, plan_cli
 
-from pushpools.engine import reveal
-from pushpools.plan import plan_document, render_text, run_stack
-from pushpools.provider_mocks.keys import OFFLINE_PLAN_CANARY
-from pushpools.stackfile import load_stack
+from pushpools_tools.engine import reveal
+from pushpools_tools.plan import plan_document, render_text, run_stack
+from pushpools_tools.provider_mocks.keys import OFFLINE_PLAN_CANARY
+from pushpools_tools.stackfile import load_stack
 
 BENCH_STACKS = PROJECT_DIR / "benchmarks" / "stacks"
 

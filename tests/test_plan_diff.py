@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from harness import PROJECT_DIR, plan_cli, run_config
 
-from pushpools.diff import diff_plans, render_markdown, render_text
-from pushpools.plan import DIGEST_KEY_ENV, plan_document
+from pushpools_tools.diff import diff_plans, render_markdown, render_text
+from pushpools_tools.plan import DIGEST_KEY_ENV, plan_document
 
 
 def _pool(name: str, **gcp: object) -> dict:
@@ -184,7 +184,7 @@ def test_compare_to_a_revision_plans_the_stack_file_and_the_program_there(tmp_pa
             [
                 str(PROJECT_DIR / ".venv" / "bin" / "python"),
                 "-m",
-                "pushpools.cli",
+                "pushpools_tools.cli",
                 "plan",
                 "--stack",
                 "review",
@@ -236,7 +236,7 @@ def test_diff_of_two_json_files(tmp_path) -> None:
 
 
 def test_the_diagram_shows_every_resource_and_every_recorded_dependency() -> None:
-    from pushpools.diagram import critical_paths_markdown, mermaid
+    from pushpools_tools.diagram import critical_paths_markdown, mermaid
 
     document = json.loads(plan_cli("--stack", "dev", "--json").stdout)
     diagram = mermaid(document)

@@ -19,8 +19,8 @@ from pulumi.dynamic.dynamic import serialize_provider
 
 from pushpools.components.prefect.blocks import BlockProvider
 from pushpools.components.prefect.work_pools import WorkPoolProvider
-from pushpools.engine import ProgramRun, contains_secret, is_secret, reveal
-from pushpools.plan import plan_document, render_text
+from pushpools_tools.engine import ProgramRun, contains_secret, is_secret, reveal
+from pushpools_tools.plan import plan_document, render_text
 from tests.harness import PROJECT_DIR, config_problems, modules_imported_by_plan, run_config
 
 BLOCK = "pulumi-python:dynamic/prefect:Block"

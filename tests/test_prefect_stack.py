@@ -23,9 +23,9 @@ from pushpools.components.config import PoolConfig
 from pushpools.components.prefect.blocks import BlockProvider
 from pushpools.components.prefect.connection import is_cloud_only_type, worker_type_for
 from pushpools.components.prefect.work_pools import WorkPoolProvider
-from pushpools.engine import ProgramRun, Registration, reveal
-from pushpools.plan import run_stack
-from pushpools.stackfile import StackSettings, load_stack
+from pushpools_tools.engine import ProgramRun, Registration, reveal
+from pushpools_tools.plan import run_stack
+from pushpools_tools.stackfile import StackSettings, load_stack
 from tests.harness import PROJECT_DIR, config_problems
 from tests.prefect_server import LoopbackProxy, PrefectServer
 

@@ -14,7 +14,7 @@ from harness import PROJECT_DIR, inputs, run_config
 
 from pushpools.components.config import PoolType
 from pushpools.components.pool_args import ComponentArgsError
-from pushpools.engine import ProgramRun, is_secret, reveal, run_program
+from pushpools_tools.engine import ProgramRun, is_secret, reveal, run_program
 
 BLOCK = "pulumi-python:dynamic/prefect:Block"
 WORK_POOL = "pulumi-python:dynamic/prefect:WorkPool"

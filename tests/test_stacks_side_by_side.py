@@ -10,9 +10,9 @@ import pytest
 
 from pushpools.components.config import PoolType
 from pushpools.components.config.azure import today_utc
-from pushpools.engine import ProgramRun, reveal
-from pushpools.plan import run_stack
-from pushpools.stackfile import load_stack
+from pushpools_tools.engine import ProgramRun, reveal
+from pushpools_tools.plan import run_stack
+from pushpools_tools.stackfile import load_stack
 from tests.harness import PROJECT_DIR, config_problems, inputs, run_config
 
 # Resource type -> the inputs that hold a name unique in an account, project, region,

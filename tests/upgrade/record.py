@@ -14,9 +14,9 @@ from tests.upgrade.stacks import DIGEST_KEY, RECORDED_DIR, STACK_FILES
 
 def plan_of(name: str) -> dict:
     """The JSON plan of one recorded stack, as `pushpools plan --json` prints it."""
-    from pushpools.plan import DIGEST_KEY_ENV, plan_document, run_stack
-    from pushpools.provider_mocks.keys import canary_key_material
-    from pushpools.stackfile import load_stack
+    from pushpools_tools.plan import DIGEST_KEY_ENV, plan_document, run_stack
+    from pushpools_tools.provider_mocks.keys import canary_key_material
+    from pushpools_tools.stackfile import load_stack
     from tests.upgrade.stacks import PROJECT_DIR
 
     settings = load_stack(PROJECT_DIR, STACK_FILES[name], stack=name)

@@ -7,8 +7,8 @@ from typing import Any
 
 from pulumi.runtime.mocks import MockResourceArgs
 
-from pushpools.provider_mocks import stable_id
-from pushpools.provider_mocks.azure import MOCK_TENANT_ID
+from pushpools_tools.provider_mocks import stable_id
+from pushpools_tools.provider_mocks.azure import MOCK_TENANT_ID
 
 
 def _guid(*parts: str) -> str:

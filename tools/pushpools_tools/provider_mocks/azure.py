@@ -14,7 +14,7 @@ from typing import Any
 
 from pulumi.runtime.mocks import MockResourceArgs
 
-from pushpools.provider_mocks import stable_id
+from pushpools_tools.provider_mocks import stable_id
 
 # The directory tenant the simulated logins belong to.
 MOCK_TENANT_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "https://pushpools.invalid/tenant"))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from pushpools.graph import Node, ResourceGraph
+from pushpools_tools.graph import Node, ResourceGraph
 
 # One style per kind: grants and policies stand out, as a reviewer looks at them first.
 _STYLES = {

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pushpools.components.cloud_run import ACT_AS_ROLE, PREFECT_ROLE
 from pushpools.components.config import PoolConfig
 from pushpools.components.config.gcp import CloudRunSettings
-from pushpools.migrate_model import Action, CloudPlan, Decision, Declared, Step
+from pushpools_tools.migrate_model import Action, CloudPlan, Decision, Declared, Step
 
 # The APIs `--provision-infra` enables; it forgets iam.googleapis.com.
 HELPER_SERVICES = ("run.googleapis.com", "artifactregistry.googleapis.com")

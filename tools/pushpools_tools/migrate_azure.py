@@ -18,7 +18,7 @@ from __future__ import annotations
 from pushpools.components.aci import ACR_PULL_ROLE, CONTRIBUTOR_ROLE
 from pushpools.components.config import PoolConfig
 from pushpools.components.config.azure import AciSettings
-from pushpools.migrate_model import Action, CloudPlan, Decision, Declared, Lookup, Step
+from pushpools_tools.migrate_model import Action, CloudPlan, Decision, Declared, Lookup, Step
 
 RESOURCE_GROUP = "azure-native:resources:ResourceGroup"
 REGISTRY = "azure-native:containerregistry:Registry"

@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 from pushpools.components.config import PoolConfig
-from pushpools.engine import Registration, reveal
+from pushpools_tools.engine import Registration, reveal
 
 
 class Action(StrEnum):

@@ -14,7 +14,7 @@ from typing import Any
 
 from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs
 
-from pushpools.provider_mocks import stable_id
+from pushpools_tools.provider_mocks import stable_id
 
 ACCOUNT_ID = "123456789012"  # AWS's own documentation account
 DEFAULT_REGION = "us-east-1"  # the provider's region when a resource names none

@@ -19,12 +19,12 @@ CallMock = Callable[[mocks.MockCallArgs], dict[str, Any]]
 
 # type-token package -> module holding RESOURCES and CALLS for it
 _MODULES = {
-    "gcp": "pushpools.provider_mocks.gcp",
-    "aws": "pushpools.provider_mocks.aws",
-    "azure-native": "pushpools.provider_mocks.azure",
-    "azuread": "pushpools.provider_mocks.azuread",
+    "gcp": "pushpools_tools.provider_mocks.gcp",
+    "aws": "pushpools_tools.provider_mocks.aws",
+    "azure-native": "pushpools_tools.provider_mocks.azure",
+    "azuread": "pushpools_tools.provider_mocks.azuread",
     # pushpools' own Prefect resources (Pulumi dynamic providers)
-    "pulumi-python": "pushpools.provider_mocks.dynamic",
+    "pulumi-python": "pushpools_tools.provider_mocks.dynamic",
 }
 
 

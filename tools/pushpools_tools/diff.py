@@ -9,7 +9,7 @@ properties for the types pushpools declares: an approximation of the provider's 
 
 Grants and policy statements come first, each marked as widening or narrowing access.
 Secrets are never shown: a secret input is "changed" when the two plans' keyed digests of
-it differ (see `pushpools.plan.DIGEST_KEY_ENV`), and nothing else is said about it.
+it differ (see `pushpools_tools.plan.DIGEST_KEY_ENV`), and nothing else is said about it.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from pushpools.graph import kind_of
+from pushpools_tools.graph import kind_of
 
 # Inputs (wire names) whose change makes the provider replace the resource.
 REPLACED_BY: dict[str, tuple[str, ...]] = {

@@ -2,10 +2,12 @@
 
 "The stack at a revision" is the stack file AND the program at that revision: a change
 to a component changes what a stack declares as surely as a change to its file. So the
-revision's whole tree is exported (`git archive`) into a temporary folder and its own
-`pushpools plan --json` runs there, on this environment's packages (a change of uv.lock
-is not replayed; `pulumi preview` is the final word). Both sides are planned with one
-throwaway digest key, so that secrets that changed show as "changed", and nothing else.
+revision's whole tree is exported (`git archive`) into a temporary folder and its program
+and library are planned there by this checkout's `pushpools plan --json`, on this
+environment's packages (one plan tool for both sides, so only the stack's own changes
+show; a change of uv.lock is not replayed; `pulumi preview` is the final word). Both sides
+are planned with one throwaway digest key, so that secrets that changed show as "changed",
+and nothing else.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from pushpools.plan import DIGEST_KEY_ENV
+from pushpools_tools.plan import DIGEST_KEY_ENV
 
 _GIT_TIMEOUT = 120
 _PLAN_TIMEOUT = 600
@@ -54,7 +56,7 @@ def plans_to_compare(directory: Path, stack: str, revision: str) -> tuple[dict, 
 
 
 def _stack_file(directory: Path, stack: str) -> Path:
-    from pushpools.stackfile import stack_file_path
+    from pushpools_tools.stackfile import stack_file_path
 
     return stack_file_path(directory, stack)
 
@@ -81,10 +83,20 @@ def _export(directory: Path, revision: str, into: Path) -> None:
 
 
 def _plan_in(tree: Path, stack_file: Path, key: str, where: str) -> dict[str, Any]:
-    """`pushpools plan --json` of the code in `tree`, on this environment's packages."""
+    """This `pushpools plan --json` of the program and library in `tree`."""
+    # The tree's `pushpools` (library and `__main__.py`) comes first on the path; the plan
+    # tool is the installed `pushpools_tools`, whatever the revision's layout.
     env = {**os.environ, DIGEST_KEY_ENV: key, "PYTHONPATH": str(tree)}
     result = subprocess.run(  # noqa: S603 - this interpreter, the tree's own CLI
-        [sys.executable, "-m", "pushpools.cli", "plan", "--stack-file", str(stack_file), "--json"],
+        [
+            sys.executable,
+            "-m",
+            "pushpools_tools.cli",
+            "plan",
+            "--stack-file",
+            str(stack_file),
+            "--json",
+        ],
         cwd=tree,
         env=env,
         capture_output=True,

@@ -10,7 +10,7 @@ import runpy
 from pathlib import Path
 from typing import Any
 
-from pushpools.engine import (
+from pushpools_tools.engine import (
     STACK_TYPE,
     ProgramRun,
     in_creation_order,
@@ -18,7 +18,7 @@ from pushpools.engine import (
     reveal,
     run_program,
 )
-from pushpools.stackfile import StackSettings
+from pushpools_tools.stackfile import StackSettings
 
 # Per-pool outputs the "To register in Prefect" section shows in full.
 _SHOWN_PER_POOL = ("pools", "prefect_yaml")

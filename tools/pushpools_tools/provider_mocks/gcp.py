@@ -8,8 +8,8 @@ from typing import Any
 
 from pulumi.runtime.mocks import MockResourceArgs
 
-from pushpools.provider_mocks import stable_id, stable_number
-from pushpools.provider_mocks.keys import private_key_pem
+from pushpools_tools.provider_mocks import stable_id, stable_number
+from pushpools_tools.provider_mocks.keys import private_key_pem
 
 
 def _service(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:

@@ -24,9 +24,9 @@ from typing import Any
 
 from pushpools.components.config import Cloud, PoolConfig
 from pushpools.components.naming import Naming
-from pushpools.engine import STACK_TYPE, ProgramRun, Registration, in_creation_order
-from pushpools.migrate_model import Action, CloudPlan, Decision, Declared, Lookup, Step
-from pushpools.stackfile import StackSettings
+from pushpools_tools.engine import STACK_TYPE, ProgramRun, Registration, in_creation_order
+from pushpools_tools.migrate_model import Action, CloudPlan, Decision, Declared, Lookup, Step
+from pushpools_tools.stackfile import StackSettings
 
 PROVIDER_PREFIX = "pulumi:providers:"
 PREFECT_PREFIX = "pulumi-python:dynamic/prefect:"
@@ -137,7 +137,7 @@ class _CloudRules:
 
 
 def _gcp() -> _CloudRules:
-    from pushpools import migrate_gcp
+    from pushpools_tools import migrate_gcp
 
     return _CloudRules(
         lambda resources, _: migrate_gcp.decide_all(resources),
@@ -146,7 +146,7 @@ def _gcp() -> _CloudRules:
 
 
 def _aws() -> _CloudRules:
-    from pushpools import migrate_aws
+    from pushpools_tools import migrate_aws
 
     return _CloudRules(
         lambda resources, o: migrate_aws.decide_all(resources, helper_vpc=o.helper_vpc),
@@ -155,7 +155,7 @@ def _aws() -> _CloudRules:
 
 
 def _azure(raw_pool: dict[str, Any]) -> _CloudRules:
-    from pushpools import migrate_azure
+    from pushpools_tools import migrate_azure
 
     # Names are resolved in the config; only the stack file says whether the registry's
     # name was given (the helper's, to import) or made up by pushpools.
@@ -220,7 +220,7 @@ def _problems(pools: list[PoolConfig], options: MigrateOptions, *, registering: 
                 + " in place instead of failing on them"
             )
         if options.helper_vpc and pool.kind.cloud is Cloud.AWS:
-            from pushpools.migrate_aws import helper_vpc_problems
+            from pushpools_tools.migrate_aws import helper_vpc_problems
 
             problems += helper_vpc_problems(pool, index)
     return problems

@@ -13,7 +13,7 @@ import ipaddress
 from pushpools.components.config import PoolConfig
 from pushpools.components.config.aws import EcsSettings
 from pushpools.components.ecs_policies import EXECUTION_ROLE_POLICY_ARN
-from pushpools.migrate_model import Action, CloudPlan, Decision, Declared, Lookup, Step
+from pushpools_tools.migrate_model import Action, CloudPlan, Decision, Declared, Lookup, Step
 
 ACCOUNT_ID = "<AWS_ACCOUNT_ID>"
 VPC_ID = "<VPC_ID>"

@@ -63,10 +63,10 @@ def _add_review_arguments(
 def _review(args: argparse.Namespace) -> int:
     """The reviewer's views: a plan diff (two JSON files, or a stack at two revisions)
     and the dependency diagram."""
-    from pushpools.compare import CompareError, plans_to_compare
-    from pushpools.diagram import critical_paths_markdown, mermaid
-    from pushpools.diff import diff_plans, render_markdown, render_text
-    from pushpools.stackfile import StackFileError, project_dir
+    from pushpools_tools.compare import CompareError, plans_to_compare
+    from pushpools_tools.diagram import critical_paths_markdown, mermaid
+    from pushpools_tools.diff import diff_plans, render_markdown, render_text
+    from pushpools_tools.stackfile import StackFileError, project_dir
 
     try:
         if args.diff:
@@ -89,7 +89,7 @@ def _review(args: argparse.Namespace) -> int:
 
 
 def _read_plan(path: Path) -> dict:
-    from pushpools.stackfile import StackFileError
+    from pushpools_tools.stackfile import StackFileError
 
     try:
         document = json.loads(path.read_text())
@@ -106,7 +106,7 @@ def _plan_document(stack: str | None, stack_file: Path | None) -> dict:
     import contextlib
     import io
 
-    from pushpools.stackfile import StackFileError
+    from pushpools_tools.stackfile import StackFileError
 
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
@@ -119,9 +119,9 @@ def _plan_document(stack: str | None, stack_file: Path | None) -> dict:
 def _plan(stack: str | None, stack_file: Path | None, *, as_json: bool) -> int:
     # Imported here so that `pushpools --help` stays instant.
     from pushpools.components.config import ConfigError
-    from pushpools.plan import plan_document, render_text, run_stack
-    from pushpools.provider_mocks.keys import canary_key_material
-    from pushpools.stackfile import StackFileError, load_stack, project_dir, stack_file_path
+    from pushpools_tools.plan import plan_document, render_text, run_stack
+    from pushpools_tools.provider_mocks.keys import canary_key_material
+    from pushpools_tools.stackfile import StackFileError, load_stack, project_dir, stack_file_path
 
     try:
         directory = project_dir()
@@ -175,7 +175,7 @@ def _add_migrate(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 def _migrate(args: argparse.Namespace) -> int:
     from pushpools.components.config import ConfigError
-    from pushpools.migrate import (
+    from pushpools_tools.migrate import (
         DEFAULT_IMPORT_FILE,
         MigrateOptions,
         MigrationError,
@@ -183,9 +183,9 @@ def _migrate(args: argparse.Namespace) -> int:
         import_file,
         render,
     )
-    from pushpools.plan import run_stack
-    from pushpools.provider_mocks.keys import canary_key_material
-    from pushpools.stackfile import StackFileError, load_stack, project_dir, stack_file_path
+    from pushpools_tools.plan import run_stack
+    from pushpools_tools.provider_mocks.keys import canary_key_material
+    from pushpools_tools.stackfile import StackFileError, load_stack, project_dir, stack_file_path
 
     out: Path = args.out if args.out is not None else Path(DEFAULT_IMPORT_FILE)
     options = MigrateOptions(helper_vpc=args.helper_vpc, pools=tuple(args.pool))

@@ -29,7 +29,7 @@ from pulumi.runtime.proto import provider_pb2, resource_pb2
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from pushpools.provider_mocks import ProviderMocks
+from pushpools_tools.provider_mocks import ProviderMocks
 
 STACK_TYPE = "pulumi:pulumi:Stack"
 
