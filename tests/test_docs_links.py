@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from harness import PROJECT_DIR
 
-PAGES = [PROJECT_DIR / "README.md", PROJECT_DIR / "CHANGELOG.md", *sorted((PROJECT_DIR / "docs").glob("*.md"))]
+DOCS = sorted((PROJECT_DIR / "docs").glob("*.md"))
+PAGES = [PROJECT_DIR / "README.md", PROJECT_DIR / "CHANGELOG.md", *DOCS]
 
 # [text](target) and [text](target "title"); the text may hold `code` and nested [brackets].
 INLINE_LINK = re.compile(r"\[(?:[^\[\]]|\[[^\[\]]*\])*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
@@ -94,7 +95,7 @@ def test_every_relative_link_and_anchor_resolves(page: Path) -> None:
 
 def test_every_docs_page_links_back_to_the_readme_and_the_readme_to_it() -> None:
     readme_targets = set(links(PROJECT_DIR / "README.md"))
-    for page in PAGES[2:]:
+    for page in DOCS:
         assert f"docs/{page.name}" in readme_targets, f"README's map lacks {page.name}"
         if page.name != "benchmarks.md":  # written by the benchmarks, section by section
             assert "../README.md" in list(links(page))[:1], f"{page.name}: no link back first"
