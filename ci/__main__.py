@@ -7,7 +7,7 @@
     pushpools-ci:azure:  {subscription_id: ...}
 
 Every section but `github` is optional; the outputs are the repository variables the
-workflows read (README, "GitOps").
+workflows read (docs/gitops.md, "Setting it up").
 """
 
 import pulumi

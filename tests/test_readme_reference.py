@@ -1,7 +1,7 @@
-"""README's argument and output tables are the package schema, not a copy that drifts.
+"""docs/library.md's argument and output tables are the package schema, not a copy that drifts.
 
 Regenerate after changing an args class: `.venv/bin/python tests/test_readme_reference.py`
-rewrites the tables between the README markers.
+rewrites the tables between the markers in docs/library.md.
 """
 
 from __future__ import annotations
@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+PAGE = ROOT / "docs" / "library.md"
 START, END = "<!-- component-reference:start -->", "<!-- component-reference:end -->"
 
 
-# (class, module) in the order the README shows them.
+# (class, module) in the order the page shows them.
 COMPONENTS = [
     ("CloudRunPushPool", "pushpools.components.cloud_run"),
     ("EcsPushPool", "pushpools.components.ecs"),
@@ -32,7 +33,7 @@ def render(schema: dict[str, Any]) -> str:
         resource = schema["resources"][f"pushpools:index:{component}"]
         required = set(resource.get("requiredInputs", []))
         parts += [
-            f"#### `{component}` (`{module}`)",
+            f"### `{component}` (`{module}`)",
             "",
             "| Argument (Python / other languages) | Type | Required | Description |",
             "|---|---|---|---|",
@@ -79,23 +80,22 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def test_the_readme_tables_are_the_schema() -> None:
+def test_the_reference_tables_are_the_schema() -> None:
     from host_process import host_schema
 
     schema = host_schema()
-    readme = (ROOT / "README.md").read_text()
-    assert START in readme
-    assert END in readme
-    documented = readme.split(START, 1)[1].split(END, 1)[0].strip() + "\n"
-    assert documented == render(schema), "README is stale: run tests/test_readme_reference.py"
+    page = PAGE.read_text()
+    assert START in page
+    assert END in page
+    documented = page.split(START, 1)[1].split(END, 1)[0].strip() + "\n"
+    assert documented == render(schema), f"{PAGE.name} is stale: run tests/test_readme_reference.py"
 
 
 if __name__ == "__main__":
     sys.path.insert(0, str(ROOT))
     from pushpools.components.package import PushpoolsProvider
 
-    readme = ROOT / "README.md"
-    before, rest = readme.read_text().split(START, 1)
+    before, rest = PAGE.read_text().split(START, 1)
     after = rest.split(END, 1)[1]
     tables = render(json.loads(PushpoolsProvider().schema or "{}"))
-    readme.write_text(f"{before}{START}\n{tables}\n{END}{after}")
+    PAGE.write_text(f"{before}{START}\n{tables}\n{END}{after}")

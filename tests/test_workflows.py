@@ -1,5 +1,5 @@
 """The GitHub workflows, checked offline: syntax and expressions (actionlint), security
-(zizmor --offline), and the promises README makes about them."""
+(zizmor --offline), and the promises docs/gitops.md makes about them."""
 
 from __future__ import annotations
 
