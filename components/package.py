@@ -18,11 +18,11 @@ from pulumi.provider.experimental.analyzer import Analyzer
 from pulumi.provider.experimental.component import ComponentProvider
 from pulumi.provider.provider import ConstructResult
 
-from pushpools.components.aci import AciPushPool
-from pushpools.components.cloud_run import CloudRunPushPool
-from pushpools.components.ecs import EcsPushPool
-from pushpools.components.managed import ManagedPool
-from pushpools.components.modal import ModalPushPool
+from pushpools.components.aws.pool import EcsPushPool
+from pushpools.components.azure.pool import AciPushPool
+from pushpools.components.gcp.pool import CloudRunPushPool
+from pushpools.components.managed.pool import ManagedPool
+from pushpools.components.modal.pool import ModalPushPool
 from pushpools.components.pool_component import PACKAGE, PoolComponent, serving_other_languages
 
 COMPONENTS: list[type[PoolComponent]] = [

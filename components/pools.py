@@ -20,11 +20,11 @@ from pushpools.components.pool_component import PoolComponent
 
 # cloud -> (module, component class)
 _COMPONENTS: dict[Cloud, tuple[str, str]] = {
-    Cloud.GCP: ("pushpools.components.cloud_run", "CloudRunPushPool"),
-    Cloud.AWS: ("pushpools.components.ecs", "EcsPushPool"),
-    Cloud.AZURE: ("pushpools.components.aci", "AciPushPool"),
-    Cloud.MODAL: ("pushpools.components.modal", "ModalPushPool"),
-    Cloud.MANAGED: ("pushpools.components.managed", "ManagedPool"),
+    Cloud.GCP: ("pushpools.components.gcp.pool", "CloudRunPushPool"),
+    Cloud.AWS: ("pushpools.components.aws.pool", "EcsPushPool"),
+    Cloud.AZURE: ("pushpools.components.azure.pool", "AciPushPool"),
+    Cloud.MODAL: ("pushpools.components.modal.pool", "ModalPushPool"),
+    Cloud.MANAGED: ("pushpools.components.managed.pool", "ManagedPool"),
 }
 
 

@@ -13,8 +13,8 @@ import pytest
 from prefect_azure.credentials import AzureContainerInstanceCredentials
 from prefect_azure.workers.container_instance import AzureContainerWorker
 
-from pushpools.components.aci import LEAST_PRIVILEGE_ACTIONS
-from pushpools.components.config.azure import today_utc
+from pushpools.components.azure.pool import LEAST_PRIVILEGE_ACTIONS
+from pushpools.components.azure.settings import today_utc
 from pushpools_tools.engine import ProgramRun, is_secret, reveal
 from pushpools_tools.plan import plan_document, render_text
 from tests.harness import inputs, outputs, run_pools

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from pushpools.components.config.azure import MAX_CLIENT_SECRET_DAYS, today_utc
+from pushpools.components.azure.settings import MAX_CLIENT_SECRET_DAYS, today_utc
 from tests.harness import config_problems, inputs, run_pools
 from tests.test_aci import SUB, aci_pool, expiry
 

@@ -9,8 +9,8 @@ from datetime import timedelta
 import pytest
 from harness import inputs, run_pools
 
-from pushpools.components.aci import ROLE_REPLICATION_SECONDS
-from pushpools.components.config.azure import today_utc
+from pushpools.components.azure.pool import ROLE_REPLICATION_SECONDS
+from pushpools.components.azure.settings import today_utc
 from pushpools.components.pause import PauseProvider
 from pushpools_tools.engine import ProgramRun
 

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from pushpools.components.aci import REQUIRED_RESOURCE_PROVIDERS
+from pushpools.components.azure.pool import REQUIRED_RESOURCE_PROVIDERS
+from pushpools.components.azure.settings import today_utc
 from pushpools.components.config import PoolType
-from pushpools.components.config.azure import today_utc
 from pushpools.components.config.pool_types import POOL_KINDS, SUPPORTED_CLOUDS
 from pushpools_tools.cli import main
 from pushpools_tools.engine import ProgramRun, reveal
@@ -107,7 +107,7 @@ def test_an_azure_only_stack_loads_only_the_azure_modules_it_uses() -> None:
     }
     other_clouds = ("pulumi_gcp", "pulumi_aws", "boto3", "botocore", "google.cloud")
     assert [n for n in loaded if n.startswith(other_clouds)] == []
-    assert "pushpools.components.cloud_run" not in loaded
+    assert "pushpools.components.gcp.pool" not in loaded
     # Nor the config models of the clouds it does not use.
     unused_settings = ("gcp", "aws", "modal", "managed")
     assert [m for m in unused_settings if f"pushpools.components.config.{m}" in loaded] == []

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from harness import PROJECT_DIR, plan_cli
 
+from pushpools.components.azure import settings as azure_config
 from pushpools.components.config import ConfigError
-from pushpools.components.config import azure as azure_config
 from pushpools_tools.engine import ProgramRun
 from pushpools_tools.plan import run_stack
 from pushpools_tools.stackfile import load_stack

@@ -48,7 +48,7 @@ def created(run_: ProgramRun) -> set[tuple[str, str]]:
 
 
 def test_cloud_run_from_args_declares_what_the_stack_program_declares() -> None:
-    from pushpools.components.cloud_run import CloudRunPushPool, ServiceAccountUserScope
+    from pushpools.components.gcp.pool import CloudRunPushPool, ServiceAccountUserScope
 
     def program() -> None:
         CloudRunPushPool(
@@ -83,7 +83,7 @@ def test_cloud_run_from_args_declares_what_the_stack_program_declares() -> None:
 
 
 def test_outputs_carry_what_prefect_needs_and_the_block_is_secret() -> None:
-    from pushpools.components.cloud_run import CloudRunPushPool
+    from pushpools.components.gcp.pool import CloudRunPushPool
 
     def program() -> None:
         pool = CloudRunPushPool("ml", {"project": PROJECT, "region": "europe-west1"})
@@ -124,7 +124,7 @@ def test_outputs_carry_what_prefect_needs_and_the_block_is_secret() -> None:
 
 
 def test_the_naming_arg_gives_the_helpers_names_and_a_name_given_wins() -> None:
-    from pushpools.components.cloud_run import CloudRunPushPool
+    from pushpools.components.gcp.pool import CloudRunPushPool
     from pushpools.components.naming import Naming
 
     def program() -> None:
@@ -140,7 +140,7 @@ def test_the_naming_arg_gives_the_helpers_names_and_a_name_given_wins() -> None:
 
 
 def test_a_project_made_elsewhere_passes_through_as_an_output() -> None:
-    from pushpools.components.cloud_run import CloudRunPushPool
+    from pushpools.components.gcp.pool import CloudRunPushPool
 
     def program() -> None:
         # Stands for another resource's output, e.g. `organizations.Project(...).project_id`.
@@ -157,7 +157,7 @@ def test_a_project_made_elsewhere_passes_through_as_an_output() -> None:
 
 
 def test_bad_args_are_refused_by_argument_name_before_anything_is_declared() -> None:
-    from pushpools.components.cloud_run import CloudRunPushPool
+    from pushpools.components.gcp.pool import CloudRunPushPool
 
     problems = refused(
         lambda: CloudRunPushPool(
@@ -181,7 +181,7 @@ def test_bad_args_are_refused_by_argument_name_before_anything_is_declared() -> 
 
 
 def test_a_missing_required_arg_and_an_unknown_arg_are_named() -> None:
-    from pushpools.components.cloud_run import CloudRunPushPool
+    from pushpools.components.gcp.pool import CloudRunPushPool
 
     problems = refused(
         lambda: CloudRunPushPool("ml", {"regoin": "europe-west1"})  # type: ignore[typeddict-item]
@@ -194,7 +194,7 @@ def test_a_missing_required_arg_and_an_unknown_arg_are_named() -> None:
 
 
 def test_a_bad_pool_name_is_refused_as_the_name() -> None:
-    from pushpools.components.managed import ManagedPool
+    from pushpools.components.managed.pool import ManagedPool
 
     problems = refused(lambda: ManagedPool("Prefect_Pool", {}))
     assert len(problems) == 1
@@ -202,7 +202,7 @@ def test_a_bad_pool_name_is_refused_as_the_name() -> None:
 
 
 def test_an_output_where_a_plain_value_decides_names_is_refused() -> None:
-    from pushpools.components.cloud_run import CloudRunPushPool
+    from pushpools.components.gcp.pool import CloudRunPushPool
 
     problems = refused(
         lambda: CloudRunPushPool(
@@ -214,7 +214,7 @@ def test_an_output_where_a_plain_value_decides_names_is_refused() -> None:
 
 
 def test_ecs_in_a_vpc_made_elsewhere_creates_no_network_and_uses_those_subnets() -> None:
-    from pushpools.components.ecs import EcsPushPool, LaunchType
+    from pushpools.components.aws.pool import EcsPushPool, LaunchType
 
     def program() -> None:
         vpc_id = pulumi.Output.from_input("vpc-0123456789abcdef0").apply(lambda v: v)
@@ -245,7 +245,7 @@ def test_ecs_in_a_vpc_made_elsewhere_creates_no_network_and_uses_those_subnets()
 
 
 def test_modal_takes_its_token_as_args_and_keeps_it_secret() -> None:
-    from pushpools.components.modal import ModalPushPool
+    from pushpools.components.modal.pool import ModalPushPool
 
     def program() -> None:
         pool = ModalPushPool(
@@ -276,7 +276,7 @@ def _config_keys(model: Any, prefix: str = "") -> set[str]:
     return keys
 
 
-@pytest.mark.parametrize("module", ["cloud_run", "ecs", "aci", "modal", "managed"])
+@pytest.mark.parametrize("module", ["gcp", "aws", "azure", "modal", "managed"])
 def test_every_stack_config_key_of_a_pool_has_an_argument(module: str) -> None:
     """A key the stack config accepts but no argument carries would be dropped silently
     on its way into the component (args_from_config refuses it at run time; this says
@@ -286,7 +286,7 @@ def test_every_stack_config_key_of_a_pool_has_an_argument(module: str) -> None:
     from pushpools.components.config.pool_types import POOL_KINDS
     from pushpools.components.config.stack import PoolConfig
 
-    spec = importlib.import_module(f"pushpools.components.{module}").ARGS
+    spec = importlib.import_module(f"pushpools.components.{module}.pool").ARGS
     cloud = POOL_KINDS[spec.default_type].cloud.value
     settings_model = field_model(PoolConfig.model_fields[cloud])
     pool_keys = {

@@ -24,11 +24,11 @@ from host_process import construct, host_schema
 from plugin_process import plugin_port as plugin_port_of
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
-from pushpools.components.aci import AciPushPool
-from pushpools.components.cloud_run import CloudRunPushPool
-from pushpools.components.ecs import EcsPushPool
-from pushpools.components.managed import ManagedPool
-from pushpools.components.modal import ModalPushPool
+from pushpools.components.aws.pool import EcsPushPool
+from pushpools.components.azure.pool import AciPushPool
+from pushpools.components.gcp.pool import CloudRunPushPool
+from pushpools.components.managed.pool import ManagedPool
+from pushpools.components.modal.pool import ModalPushPool
 from pushpools_tools.engine import is_secret, reveal, run_program
 
 PLUGIN_DIR = PROJECT_DIR / "provider"
@@ -161,7 +161,7 @@ def test_the_plugin_folder_is_a_source_based_python_package() -> None:
 
 def test_the_plugin_runs_the_installed_library_not_the_checkout(plugin_python: Path) -> None:
     where = subprocess.run(
-        [str(plugin_python), "-c", "import pushpools.components.cloud_run as m; print(m.__file__)"],
+        [str(plugin_python), "-c", "import pushpools.components.gcp.pool as m; print(m.__file__)"],
         cwd="/",
         capture_output=True,
         text=True,
@@ -171,7 +171,7 @@ def test_the_plugin_runs_the_installed_library_not_the_checkout(plugin_python: P
 
 
 def test_construct_declares_the_same_children_as_the_python_class() -> None:
-    from pushpools.components.cloud_run import CloudRunPushPoolArgs, ServiceAccountUserScope
+    from pushpools.components.gcp.pool import CloudRunPushPoolArgs, ServiceAccountUserScope
 
     constructed = construct(
         "pushpools:index:CloudRunPushPool",

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from harness import inputs, run_pools
 
-from pushpools.components.config.azure import today_utc
+from pushpools.components.azure.settings import today_utc
 from pushpools_tools.engine import ProgramRun
 
 ECR = "aws:ecr/repository:Repository"

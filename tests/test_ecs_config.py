@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from pushpools.components.config.aws import AWS_REGIONS, LOG_RETENTION_DAYS, EcsSettings
+from pushpools.components.aws.settings import AWS_REGIONS, LOG_RETENTION_DAYS, EcsSettings
 from pushpools.components.naming import Naming
 from tests.harness import config_problems
 

@@ -20,7 +20,7 @@ with warnings.catch_warnings():  # parliament imports pkg_resources, deprecated
     from parliament import analyze_policy_string, expand_action, is_arn_strictly_valid
     from parliament.statement import get_arn_format, get_privilege_info
 
-from pushpools.components.ecs_policies import (
+from pushpools.components.aws.ecs_policies import (
     PoolScope,
     execution_role_log_policy,
     prefect_policy,

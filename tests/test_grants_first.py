@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from harness import run_config
 
-from pushpools.components.config.azure import today_utc
+from pushpools.components.azure.settings import today_utc
 from pushpools_tools.engine import ProgramRun
 
 BLOCK = "pulumi-python:dynamic/prefect:Block"

@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-from pushpools.components.config.aws import EcsSettings
-from pushpools.components.config.azure import AciSettings, today_utc
-from pushpools.components.config.gcp import CloudRunSettings
+from pushpools.components.aws.settings import EcsSettings
+from pushpools.components.azure.settings import AciSettings, today_utc
+from pushpools.components.gcp.settings import CloudRunSettings
 from pushpools.components.naming import NameRule, Naming, fit
 
 

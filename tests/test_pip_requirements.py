@@ -9,7 +9,7 @@ import sys
 import pytest
 from packaging.requirements import InvalidRequirement, Requirement
 
-from pushpools.components.config.pip_requirements import is_pip_requirement
+from pushpools.components.managed.pip_requirements import is_pip_requirement
 
 NAMES = ["pandas", "prefect-aws", "my_pkg.sub", "A1", "a", "a..b", "_a", "a-", "-a", "1"]
 EXTRAS = ["", "[s3]", "[s3,ecs]", "[s3, ecs]", "[]", "[,s3]", "[s3,]", "[-x]", "[s3"]
@@ -60,7 +60,7 @@ def test_a_plain_requirement_is_judged_without_importing_packaging(text: str) ->
     # Importing packaging's requirement grammar is 20 ms of a plan (docs/benchmarks.md).
     code = (
         "import sys\n"
-        "from pushpools.components.config.pip_requirements import is_pip_requirement\n"
+        "from pushpools.components.managed.pip_requirements import is_pip_requirement\n"
         f"assert is_pip_requirement({text!r})\n"
         "print('packaging.requirements' in sys.modules)\n"
     )

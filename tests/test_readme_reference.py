@@ -19,11 +19,11 @@ START, END = "<!-- component-reference:start -->", "<!-- component-reference:end
 
 # (class, module) in the order the page shows them.
 COMPONENTS = [
-    ("CloudRunPushPool", "pushpools.components.cloud_run"),
-    ("EcsPushPool", "pushpools.components.ecs"),
-    ("AciPushPool", "pushpools.components.aci"),
-    ("ModalPushPool", "pushpools.components.modal"),
-    ("ManagedPool", "pushpools.components.managed"),
+    ("CloudRunPushPool", "pushpools.components.gcp.pool"),
+    ("EcsPushPool", "pushpools.components.aws.pool"),
+    ("AciPushPool", "pushpools.components.azure.pool"),
+    ("ModalPushPool", "pushpools.components.modal.pool"),
+    ("ManagedPool", "pushpools.components.managed.pool"),
 ]
 
 

@@ -48,7 +48,7 @@ def refused(program: Callable[[], None]) -> list[str]:
 
 
 def test_registering_a_pool_component_declares_what_the_stack_program_declares() -> None:
-    from pushpools.components.cloud_run import CloudRunPushPool
+    from pushpools.components.gcp.pool import CloudRunPushPool
     from pushpools.components.prefect.registration import PoolRegistration
 
     def program() -> None:
@@ -126,7 +126,7 @@ def test_infrastructure_made_without_a_pool_component_can_be_registered() -> Non
 
 
 def test_contradictory_and_missing_args_are_refused_before_anything_is_declared() -> None:
-    from pushpools.components.managed import ManagedPool
+    from pushpools.components.managed.pool import ManagedPool
     from pushpools.components.prefect.registration import PoolRegistration
 
     def both() -> None:
@@ -150,7 +150,7 @@ def test_contradictory_and_missing_args_are_refused_before_anything_is_declared(
 
 
 def test_a_push_pool_is_refused_at_a_self_hosted_server() -> None:
-    from pushpools.components.cloud_run import CloudRunPushPool
+    from pushpools.components.gcp.pool import CloudRunPushPool
     from pushpools.components.prefect.registration import PoolRegistration
 
     def program() -> None:

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from pushpools.components.azure.settings import today_utc
 from pushpools.components.config import PoolType
-from pushpools.components.config.azure import today_utc
 from pushpools_tools.engine import ProgramRun, reveal
 from pushpools_tools.plan import run_stack
 from pushpools_tools.stackfile import load_stack

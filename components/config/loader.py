@@ -167,7 +167,7 @@ def _secret_keys_of_invalid_pool(pool: Any) -> set[str]:
     if section is None and pool.get("type") != PoolType.MODAL_PUSH.value:
         return set()
     section = section if isinstance(section, dict) else {}
-    from pushpools.components.config.modal import ModalSettings  # only for Modal pools
+    from pushpools.components.modal.settings import ModalSettings  # only for Modal pools
 
     keys = set()
     for field in ("token_id_key", "token_secret_key"):

@@ -41,12 +41,12 @@ _AZURE_TAG_NAME = re.compile(r"^[^<>%&\\?/]{1,512}$")
 _AZURE_TAG_VALUE_MAX = 256
 # Each cloud's section is validated by its settings model, imported only for a pool of
 # that cloud (see LazySection). Components read the sections as these models.
-_CONFIG = "pushpools.components.config"
-GcpSection = Annotated[Any, LazySection(f"{_CONFIG}.gcp", "CloudRunSettings")]
-AwsSection = Annotated[Any, LazySection(f"{_CONFIG}.aws", "EcsSettings")]
-AzureSection = Annotated[Any, LazySection(f"{_CONFIG}.azure", "AciSettings")]
-ModalSection = Annotated[Any, LazySection(f"{_CONFIG}.modal", "ModalSettings")]
-ManagedSection = Annotated[Any, LazySection(f"{_CONFIG}.managed", "ManagedSettings")]
+_COMPONENTS = "pushpools.components"
+GcpSection = Annotated[Any, LazySection(f"{_COMPONENTS}.gcp.settings", "CloudRunSettings")]
+AwsSection = Annotated[Any, LazySection(f"{_COMPONENTS}.aws.settings", "EcsSettings")]
+AzureSection = Annotated[Any, LazySection(f"{_COMPONENTS}.azure.settings", "AciSettings")]
+ModalSection = Annotated[Any, LazySection(f"{_COMPONENTS}.modal.settings", "ModalSettings")]
+ManagedSection = Annotated[Any, LazySection(f"{_COMPONENTS}.managed.settings", "ManagedSettings")]
 # Clouds whose settings all have defaults: their section may be left out.
 _OPTIONAL_SECTIONS = frozenset({Cloud.MODAL, Cloud.MANAGED})
 

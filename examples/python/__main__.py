@@ -9,8 +9,8 @@ built from pushpools' components directly, without pushpools' stack config.
 
 import pulumi
 
-from pushpools.components.cloud_run import CloudRunPushPool, ServiceAccountUserScope
-from pushpools.components.ecs import EcsPushPool
+from pushpools.components.aws.pool import EcsPushPool
+from pushpools.components.gcp.pool import CloudRunPushPool, ServiceAccountUserScope
 from pushpools.components.prefect.registration import PoolRegistration
 
 config = pulumi.Config()

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import pulumi
 
-from pushpools.components.aws_web_identity import web_identity_trust_policy
+from pushpools.components.aws.web_identity import web_identity_trust_policy
 
 ISSUER = "https://token.actions.githubusercontent.com"
 _REPOSITORY = re.compile(r"^[A-Za-z0-9-]+/[A-Za-z0-9._-]+$")

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import ipaddress
 
+from pushpools.components.aws.ecs_policies import EXECUTION_ROLE_POLICY_ARN
+from pushpools.components.aws.settings import EcsSettings
 from pushpools.components.config import PoolConfig
-from pushpools.components.config.aws import EcsSettings
-from pushpools.components.ecs_policies import EXECUTION_ROLE_POLICY_ARN
 from pushpools_tools.migrate_model import Action, CloudPlan, Decision, Declared, Lookup, Step
 
 ACCOUNT_ID = "<AWS_ACCOUNT_ID>"

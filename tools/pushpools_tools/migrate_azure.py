@@ -15,9 +15,9 @@ runner role is another role, so that assignment moves without any gap.
 
 from __future__ import annotations
 
-from pushpools.components.aci import ACR_PULL_ROLE, CONTRIBUTOR_ROLE
+from pushpools.components.azure.pool import ACR_PULL_ROLE, CONTRIBUTOR_ROLE
+from pushpools.components.azure.settings import AciSettings
 from pushpools.components.config import PoolConfig
-from pushpools.components.config.azure import AciSettings
 from pushpools_tools.migrate_model import Action, CloudPlan, Decision, Declared, Lookup, Step
 
 RESOURCE_GROUP = "azure-native:resources:ResourceGroup"

@@ -6,9 +6,9 @@ Import IDs follow the "Import" section of each resource's page in the Pulumi Reg
 
 from __future__ import annotations
 
-from pushpools.components.cloud_run import ACT_AS_ROLE, PREFECT_ROLE
 from pushpools.components.config import PoolConfig
-from pushpools.components.config.gcp import CloudRunSettings
+from pushpools.components.gcp.pool import ACT_AS_ROLE, PREFECT_ROLE
+from pushpools.components.gcp.settings import CloudRunSettings
 from pushpools_tools.migrate_model import Action, CloudPlan, Decision, Declared, Step
 
 # The APIs `--provision-infra` enables; it forgets iam.googleapis.com.

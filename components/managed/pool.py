@@ -11,7 +11,7 @@ from typing import Any, NotRequired, TypedDict
 import pulumi
 
 from pushpools.components.config import PoolType
-from pushpools.components.config.managed import ManagedSettings
+from pushpools.components.managed.settings import ManagedSettings
 from pushpools.components.pool_args import ArgsSpec
 from pushpools.components.pool_component import PoolComponent
 
@@ -92,7 +92,7 @@ class ManagedPool(PoolComponent):
         defaults: dict[str, Any] = _template_defaults(managed)
         identity = managed.aws_federated_identity
         if identity is not None:
-            from pushpools.components.managed_federation import federated_role
+            from pushpools.components.managed.federation import federated_role
 
             role = federated_role(name, identity, self._labels, parent=self)
             defaults["federated_identity"] = role.arn.apply(

@@ -17,9 +17,7 @@ import pulumi
 from pulumi_aws import cloudwatch, ec2, ecr, ecs, get_availability_zones, iam
 from pulumi_aws import get_caller_identity_output as caller_identity
 
-from pushpools.components.config import PoolType
-from pushpools.components.config.aws import EcsSettings
-from pushpools.components.ecs_policies import (
+from pushpools.components.aws.ecs_policies import (
     ECS_FULL_ACCESS_POLICY_ARN,
     EXECUTION_ROLE_POLICY_ARN,
     PoolScope,
@@ -27,6 +25,8 @@ from pushpools.components.ecs_policies import (
     prefect_policy,
     task_trust_policy,
 )
+from pushpools.components.aws.settings import EcsSettings
+from pushpools.components.config import PoolType
 from pushpools.components.naming import Naming
 from pushpools.components.pool_args import ArgsSpec
 from pushpools.components.pool_component import PoolComponent

@@ -10,7 +10,7 @@ from typing import NotRequired, TypedDict
 import pulumi
 
 from pushpools.components.config import PoolType
-from pushpools.components.config.modal import ModalSettings
+from pushpools.components.modal.settings import ModalSettings
 from pushpools.components.pool_args import ArgsSpec
 from pushpools.components.pool_component import PoolComponent
 

@@ -28,8 +28,8 @@ from pulumi_azure_native import (
     resources,
 )
 
+from pushpools.components.azure.settings import AciSettings
 from pushpools.components.config import PoolType
-from pushpools.components.config.azure import AciSettings
 from pushpools.components.naming import Naming
 from pushpools.components.pause import Pause
 from pushpools.components.pool_args import ArgsSpec

@@ -7,16 +7,16 @@ import re
 import uuid
 
 # Shared with the ECS settings: the same IAM names and policy ARNs are valid here.
-from pushpools.components.config.aws import (
+from pushpools.components.aws.settings import (
     AWS_REGIONS,
     _iam,
     _iam_name,
     valid_managed_policy_arns,
 )
 from pushpools.components.config.base import refuse_repeats
-from pushpools.components.config.modal import valid_env
 from pushpools.components.config.model import ConfigModel, Field, field_validator, model_validator
-from pushpools.components.config.pip_requirements import is_pip_requirement
+from pushpools.components.managed.pip_requirements import is_pip_requirement
+from pushpools.components.modal.settings import valid_env
 from pushpools.components.naming import NameRule, Naming, derive
 
 FEDERATED_ROLE_NAME = "{pool}-flow-runs"

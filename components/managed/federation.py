@@ -26,8 +26,8 @@ import pulumi
 from pulumi_aws import get_caller_identity_output as caller_identity
 from pulumi_aws import iam
 
-from pushpools.components.aws_web_identity import web_identity_trust_policy
-from pushpools.components.config.managed import AwsFederatedIdentity
+from pushpools.components.aws.web_identity import web_identity_trust_policy
+from pushpools.components.managed.settings import AwsFederatedIdentity
 from pushpools.components.tagging import resource_labels, slug
 
 PREFECT_OIDC_ISSUER = "https://api.prefect.cloud/oidc-provider"

@@ -15,7 +15,7 @@ import pulumi
 from pulumi_gcp import artifactregistry, projects, serviceaccount
 
 from pushpools.components.config import PoolType
-from pushpools.components.config.gcp import CloudRunSettings
+from pushpools.components.gcp.settings import CloudRunSettings
 from pushpools.components.naming import Naming
 from pushpools.components.pool_args import ArgsSpec
 from pushpools.components.pool_component import PoolComponent
