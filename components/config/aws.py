@@ -7,14 +7,9 @@ import re
 from difflib import get_close_matches
 from typing import Literal
 
-from pushpools.components.config.base import refuse_repeats
-from pushpools.components.config.model import (
-    ConfigModel,
-    Field,
-    ValidationInfo,
-    field_validator,
-    model_validator,
-)
+from pydantic import Field, ValidationInfo, field_validator, model_validator
+
+from pushpools.components.config.base import ConfigModel, refuse_repeats
 from pushpools.components.naming import NameRule, Naming, fill_names
 from pushpools.components.tagging import slug
 

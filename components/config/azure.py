@@ -7,7 +7,9 @@ from datetime import UTC, date, datetime, timedelta
 from difflib import get_close_matches
 from typing import Literal
 
-from pushpools.components.config.model import ConfigModel, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+
+from pushpools.components.config.base import ConfigModel
 from pushpools.components.naming import NameRule, Naming, fill_names, fit, stable_hash
 
 # Public Azure regions (`az account list-locations`, regionType Physical), by ARM name.

@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 import uuid
 
+from pydantic import Field, field_validator, model_validator
+
 # Shared with the ECS settings: the same IAM names and policy ARNs are valid here.
 from pushpools.components.config.aws import (
     AWS_REGIONS,
@@ -13,9 +15,8 @@ from pushpools.components.config.aws import (
     _iam_name,
     valid_managed_policy_arns,
 )
-from pushpools.components.config.base import refuse_repeats
+from pushpools.components.config.base import ConfigModel, refuse_repeats
 from pushpools.components.config.modal import valid_env
-from pushpools.components.config.model import ConfigModel, Field, field_validator, model_validator
 from pushpools.components.config.pip_requirements import is_pip_requirement
 from pushpools.components.naming import NameRule, Naming, derive
 

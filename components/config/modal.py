@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 
-from pushpools.components.config.model import ConfigModel, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+
+from pushpools.components.config.base import ConfigModel
 
 # A top-level key of the `pushpools:` namespace, as `pulumi config set` takes it.
 _CONFIG_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,99}$")

@@ -27,9 +27,10 @@ from typing import TYPE_CHECKING, Any
 import pulumi
 import yaml
 from pulumi.runtime import config as runtime_config
+from pydantic import Field, field_validator
 
+from pushpools.components.config.base import ConfigModel
 from pushpools.components.config.errors import NAMESPACE, ConfigError, a_or_an
-from pushpools.components.config.model import ConfigModel, Field, field_validator
 from pushpools.components.prefect.connection import (
     is_cloud_only_type,
     is_prefect_cloud_url,

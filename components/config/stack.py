@@ -6,15 +6,10 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any
 
-from pushpools.components.config.base import LazySection
+from pydantic import Field, ValidationInfo, field_validator, model_validator
+
+from pushpools.components.config.base import ConfigModel, LazySection
 from pushpools.components.config.errors import a_or_an
-from pushpools.components.config.model import (
-    ConfigModel,
-    Field,
-    ValidationInfo,
-    field_validator,
-    model_validator,
-)
 from pushpools.components.config.pool_types import (
     POOL_KINDS,
     SUPPORTED_CLOUDS,
@@ -80,16 +75,6 @@ class PoolConfig(ConfigModel):
             if cloud in _OPTIONAL_SECTIONS and data.get(cloud.value) is None:
                 return {**data, cloud.value: {}}
         return data
-
-    @field_validator("gcp", "aws", "azure", "modal", "managed", mode="before")
-    @classmethod
-    def _validate_section(cls, section: Any, info: ValidationInfo) -> Any:
-        # Its model's errors come out under this field, as a typed field's would.
-        if section is None:
-            return None
-        field = cls.model_fields[str(info.field_name)]
-        lazy = next(m for m in field.metadata if isinstance(m, LazySection))
-        return lazy.load().model_validate(section)
 
     @field_validator("gcp", "aws", "azure", "managed")
     @classmethod
