@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from difflib import get_close_matches
-from typing import Literal
+from enum import StrEnum
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
@@ -114,6 +114,21 @@ _DERIVED = {
     "security_group": ("{pool}-tasks", NameRule(255, refused_prefix="sg-")),
     "vpc": ("{pool}-vpc", NameRule(256)),
 }
+
+
+class ContainerInsights(StrEnum):
+    """CloudWatch Container Insights for the cluster."""
+
+    DISABLED = "disabled"
+    ENABLED = "enabled"
+    ENHANCED = "enhanced"
+
+
+class LaunchType(StrEnum):
+    """How the tasks run by default."""
+
+    FARGATE = "FARGATE"
+    FARGATE_SPOT = "FARGATE_SPOT"
 
 
 class EcsNames(ConfigModel):
@@ -342,9 +357,9 @@ class EcsSettings(ConfigModel):
     network: EcsNetwork = EcsNetwork()
     log_retention_days: int | None = 30
     """Days CloudWatch keeps the tasks' logs; null keeps them forever."""
-    container_insights: Literal["disabled", "enabled", "enhanced"] = "disabled"
+    container_insights: ContainerInsights = ContainerInsights.DISABLED
     """CloudWatch Container Insights for the cluster (billed per metric)."""
-    launch_type: Literal["FARGATE", "FARGATE_SPOT"] = "FARGATE"
+    launch_type: LaunchType = LaunchType.FARGATE
     """The template's default; the cluster offers both capacity providers either way."""
     task_role: EcsTaskRole | None = None
     ecr: EcrSettings = EcrSettings()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, timedelta
 from difflib import get_close_matches
-from typing import Literal
+from enum import StrEnum
 
 from pydantic import Field, field_validator, model_validator
 
@@ -113,6 +113,15 @@ _DERIVED = {
 _REGISTRY_RULE = NameRule(50, dropped="^A-Za-z0-9")
 
 
+class AciRole(StrEnum):
+    """What Prefect's app may do in the resource group."""
+
+    CONTRIBUTOR = "contributor"
+    """Built-in Contributor, as Prefect's helper grants."""
+    LEAST_PRIVILEGE = "least-privilege"
+    """A custom role limited to what the ACI push worker does."""
+
+
 class AciNames(ConfigModel):
     """Physical names. Unset ones are derived from the pool's name (`naming: derived`,
     e.g. `<pool>-rg`) or are the helper's (`naming: helper`)."""
@@ -187,7 +196,7 @@ class AciSettings(ConfigModel):
     """Let `pulumi destroy` delete the registry (and a created resource group) with its
     images. Off: the registry is protected, and destroy stops before deleting anything,
     naming it."""
-    role: Literal["contributor", "least-privilege"] = "contributor"
+    role: AciRole = AciRole.CONTRIBUTOR
     """What the app may do in the resource group: built-in Contributor, as the helper
     grants, or a custom role limited to container groups, deployments, reading the group
     and assigning the pool's identity, which is all the ACI push worker does."""

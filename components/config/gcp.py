@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from difflib import get_close_matches
-from typing import Literal
+from enum import StrEnum
 
 from pydantic import Field, field_validator, model_validator
 
@@ -83,6 +83,15 @@ _DERIVED = {
 }
 
 
+class ServiceAccountUserScope(StrEnum):
+    """Where Prefect's account may act as another account (`iam.serviceAccountUser`)."""
+
+    RUNTIME_ACCOUNT = "runtime-account"
+    """Only on the pool's runtime account (least privilege)."""
+    PROJECT = "project"
+    """On every service account of the project, as Prefect's helper grants it."""
+
+
 class CloudRunNames(ConfigModel):
     """Physical names. Unset ones are derived from the pool's name (`naming: derived`,
     e.g. `<pool>-prefect`) or are the helper's (`naming: helper`)."""
@@ -124,7 +133,7 @@ class CloudRunSettings(ConfigModel):
     region: str = "us-central1"
     """Region of the Cloud Run jobs and of the image repository."""
     names: CloudRunNames = CloudRunNames()
-    service_account_user_scope: Literal["runtime-account", "project"] = "runtime-account"
+    service_account_user_scope: ServiceAccountUserScope = ServiceAccountUserScope.RUNTIME_ACCOUNT
     """Where Prefect's account may act as (`iam.serviceAccountUser`): only on the runtime
     account (least privilege), or on every service account of the project, as the helper does."""
     runtime_roles: list[str] = Field(default=[])
@@ -194,7 +203,8 @@ class CloudRunSettings(ConfigModel):
 
     @model_validator(mode="after")
     def _act_as_needs_runtime_scope(self) -> CloudRunSettings:
-        if self.act_as_service_accounts and self.service_account_user_scope == "project":
+        project_wide = self.service_account_user_scope is ServiceAccountUserScope.PROJECT
+        if self.act_as_service_accounts and project_wide:
             raise ValueError(
                 "act_as_service_accounts is set, but service_account_user_scope: project "
                 "already lets Prefect act as every account of the project; remove one of them"
