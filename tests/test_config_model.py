@@ -116,3 +116,16 @@ def test_each_model_has_its_own_default_list() -> None:
     second = PoolConfig.model_validate(_gcp_pool())
     first.gcp.runtime_roles.append("roles/viewer")
     assert second.gcp.runtime_roles == []
+
+
+def test_every_setting_is_described_in_the_json_schema() -> None:
+    schema = StackConfig.model_json_schema()
+    models = {"StackConfig": schema, **schema["$defs"]}
+    assert "CloudRunSettings" in models  # a lazily loaded section is described as well
+    undescribed = [
+        f"{model}.{name}"
+        for model, model_schema in models.items()
+        for name, setting in model_schema.get("properties", {}).items()
+        if not setting.get("description")
+    ]
+    assert undescribed == []
