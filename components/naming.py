@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TypeVar
 
-from pushpools.components.config.model import ConfigModel
+from pushpools.components.config.base import ConfigModel
 
 
 class Naming(StrEnum):

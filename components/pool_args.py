@@ -16,7 +16,7 @@ from enum import Enum
 from typing import Any
 
 import pulumi
-from pydantic_core import ValidationError
+from pydantic import ValidationError
 
 from pushpools.components.config.errors import NAMESPACE, describe_validation_error
 from pushpools.components.config.pool_types import POOL_KINDS, PoolType

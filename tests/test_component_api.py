@@ -264,7 +264,7 @@ def test_modal_takes_its_token_as_args_and_keeps_it_secret() -> None:
 
 def _config_keys(model: Any, prefix: str = "") -> set[str]:
     """Every leaf key of a settings model, dotted (`names.repository`)."""
-    from pushpools.components.config.model import ConfigModel
+    from pushpools.components.config.base import ConfigModel
 
     keys = set()
     for name, field in model.model_fields.items():

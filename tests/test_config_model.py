@@ -1,228 +1,131 @@
-"""Config models (components/config/model.py): pydantic's rules and error records from
-pydantic-core alone, and the model methods the components use."""
+"""The contract the stack config relies on from its models (`ConfigModel`, a pydantic
+`BaseModel`): strict, frozen, stripped, every problem in one pass, set fields tracked."""
 
 from __future__ import annotations
 
-import pickle
-from datetime import date
-from enum import StrEnum
-from typing import Any, Literal
+from typing import Any
 
 import pydantic
 import pytest
 
-from pushpools.components.config.model import (
-    ConfigModel,
-    Field,
-    ValidationError,
-    ValidationInfo,
-    field_validator,
-    model_validator,
-)
+from pushpools.components.config.base import ConfigModel, field_model
+from pushpools.components.config.errors import describe_validation_error
+from pushpools.components.config.stack import PoolConfig, StackConfig
 
 
-class Colour(StrEnum):
-    RED = "red"
-    BLUE = "blue"
+def _gcp_pool(**gcp: Any) -> dict[str, Any]:
+    return {"name": "ml", "type": "cloud-run:push", "gcp": {"project": "my-project", **gcp}}
 
 
-class Inner(ConfigModel):
-    name: str
-    size: int = Field(default=1, ge=1, le=10)
+def _problems(data: Any) -> list[str]:
+    with pytest.raises(pydantic.ValidationError) as caught:
+        StackConfig.model_validate(data)
+    return describe_validation_error(caught.value, StackConfig)
 
 
-class Outer(ConfigModel):
-    title: str
-    colour: Colour = Colour.RED
-    mode: Literal["fast", "safe"] = "safe"
-    enabled: bool | None = None
-    until: date | None = None
-    tags: list[str] = Field(default=[])
-    env: dict[str, str] = Field(default={})
-    inner: Inner | None = None
-    items: list[Inner] = Field(min_length=1)
+def _models(model: type[ConfigModel]) -> set[type[ConfigModel]]:
+    """`model` and every model its fields hold, the lazily loaded sections included."""
+    found = {model}
+    for field in model.model_fields.values():
+        nested = field_model(field)
+        if nested is not None and nested not in found:
+            found |= _models(nested)
+    return found
 
 
-def _pydantic_twin() -> type[pydantic.BaseModel]:
-    """Outer as a pydantic model, with the same class names (messages name them)."""
-    strict = pydantic.ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
-
-    class Inner(pydantic.BaseModel):
-        model_config = strict
-        name: str
-        size: int = pydantic.Field(default=1, ge=1, le=10)
-
-    class Outer(pydantic.BaseModel):
-        model_config = strict
-        title: str
-        colour: Colour = Colour.RED
-        mode: Literal["fast", "safe"] = "safe"
-        enabled: bool | None = None
-        until: date | None = None
-        tags: list[str] = pydantic.Field(default=[])
-        env: dict[str, str] = pydantic.Field(default={})
-        inner: Inner | None = None
-        items: list[Inner] = pydantic.Field(min_length=1)
-
-    return Outer
+def test_every_config_model_is_a_strict_frozen_pydantic_model() -> None:
+    models = _models(StackConfig)
+    assert len(models) > 10  # the sections of every cloud were reached
+    for model in models:
+        assert issubclass(model, pydantic.BaseModel)
+        config = model.model_config
+        assert (config["extra"], config["frozen"], config["str_strip_whitespace"]) == (
+            "forbid",
+            True,
+            True,
+        ), model
 
 
-_PydanticOuter = _pydantic_twin()
-
-
-BAD_INPUTS = [
-    {},
-    {"title": 3, "items": []},
-    {"title": "t", "items": [{"name": "a", "size": 0}], "colour": "green"},
-    {"title": "t", "items": [{"name": "a", "size": "11"}], "mode": "slow", "enabled": "maybe"},
-    {"title": "t", "items": [{"nme": "a"}], "tags": "x", "env": {"a": 1}, "until": "soon"},
-    {"title": "t", "items": "a", "inner": {"name": None}, "extra": 1},
-    {"title": "t", "items": [{"name": "a"}], "inner": [1], "until": "2027-02-30"},
-    "not a map",
-]
-
-
-def _records(error: ValidationError) -> list[dict[str, Any]]:
-    return [
-        {k: str(v) if k == "ctx" else v for k, v in e.items()}
-        for e in error.errors(include_url=False)
+def test_an_unknown_key_is_refused_naming_the_keys_allowed_there() -> None:
+    problems = _problems({"pools": [_gcp_pool(regoin="us-east1")]})
+    assert problems == [
+        "pushpools:pools[0].gcp.regoin: unknown key; allowed keys here: "
+        "act_as_service_accounts, delete_images_on_destroy, delete_untagged_images_after_days, "
+        "enable_services, key_generation, names, project, region, runtime_roles, "
+        "service_account_user_scope"
     ]
 
 
-@pytest.mark.parametrize("data", BAD_INPUTS)
-def test_bad_input_gives_the_error_records_a_pydantic_model_gives(data: Any) -> None:
-    # The messages of tests/bad_stacks are written from these records (errors.py).
-    with pytest.raises(ValidationError) as ours:
-        Outer.model_validate(data)
-    with pytest.raises(pydantic.ValidationError) as theirs:
-        _PydanticOuter.model_validate(data)
-    assert _records(ours.value) == _records(theirs.value)
+def test_a_validated_model_is_frozen() -> None:
+    pool = PoolConfig.model_validate(_gcp_pool())
+    with pytest.raises(pydantic.ValidationError, match="frozen"):
+        pool.name = "other"  # type: ignore[misc]
+    with pytest.raises(pydantic.ValidationError, match="frozen"):
+        pool.gcp.region = "us-east1"
 
 
-def test_valid_input_gives_the_values_a_pydantic_model_gives() -> None:
-    data = {
-        "title": "  padded  ",
-        "colour": "blue",
-        "enabled": "yes",
-        "until": "2027-01-31",
-        "inner": {"name": "i", "size": "3"},
-        "items": [{"name": "a"}],
+def test_text_is_stripped_of_surrounding_spaces() -> None:
+    pool = PoolConfig.model_validate(
+        {
+            "name": " ml ",
+            "type": "cloud-run:push",
+            "gcp": {"project": "  my-project\t", "runtime_roles": [" roles/viewer "]},
+        }
+    )
+    assert (pool.name, pool.gcp.project, pool.gcp.runtime_roles) == (
+        "ml",
+        "my-project",
+        ["roles/viewer"],
+    )
+
+
+def test_one_pass_reports_every_problem() -> None:
+    # Problems in two pools, in a lazily loaded section and at the top level, at once.
+    problems = _problems(
+        {
+            "pools": [
+                _gcp_pool(region="mars-1", key_generation=0),
+                {"name": "Bad Name", "type": "ecs:push", "aws": {"launch_type": "EC2"}},
+            ],
+            "labels": "team",
+        }
+    )
+    assert [p.split(":", 2)[1] for p in problems] == [
+        "pools[0].gcp.region",
+        "pools[0].gcp.key_generation",
+        "pools[1].name",
+        "pools[1].aws.region",
+        "pools[1].aws.launch_type",
+        "labels",
+    ]
+
+
+def test_resolved_names_do_not_count_as_set() -> None:
+    # Written back as component args, a pool carries only what its user set.
+    pool = PoolConfig.model_validate(_gcp_pool(names={"repository": "images"}))
+    assert pool.gcp.names.service_account == "ml-prefect"
+    assert pool.gcp.names.model_fields_set == {"repository"}
+    assert pool.model_dump(mode="json", exclude_unset=True)["gcp"] == {
+        "project": "my-project",
+        "names": {"repository": "images"},
     }
-    ours = Outer.model_validate(data)
-    theirs = _PydanticOuter.model_validate(data)
-    assert ours.model_dump(mode="json") == theirs.model_dump(mode="json")
-    assert ours.model_dump()["colour"] is Colour.BLUE
-    assert ours.model_fields_set == theirs.model_fields_set
 
 
-def test_a_model_is_frozen() -> None:
-    model = Inner(name="a")
-    with pytest.raises(AttributeError, match="frozen"):
-        model.name = "b"  # type: ignore[misc]
+def test_each_model_has_its_own_default_list() -> None:
+    first = PoolConfig.model_validate(_gcp_pool())
+    second = PoolConfig.model_validate(_gcp_pool())
+    first.gcp.runtime_roles.append("roles/viewer")
+    assert second.gcp.runtime_roles == []
 
 
-def test_each_instance_has_its_own_default_list() -> None:
-    first = Outer.model_validate({"title": "a", "items": [{"name": "a"}]})
-    second = Outer.model_validate({"title": "b", "items": [{"name": "b"}]})
-    first.tags.append("x")
-    assert second.tags == []
-    assert Outer.model_construct(title="c").tags == []
-
-
-def test_dump_of_what_was_set_leaves_defaults_out() -> None:
-    model = Outer.model_validate({"title": "a", "items": [{"name": "a"}], "until": "2027-01-31"})
-    assert model.model_dump(mode="json", exclude_unset=True) == {
-        "title": "a",
-        "items": [{"name": "a"}],
-        "until": "2027-01-31",
-    }
-
-
-def test_a_copy_counts_its_updates_as_set_and_keeps_the_original() -> None:
-    model = Inner(name="a")
-    copy = model.model_copy(update={"size": 5})
-    assert (copy.size, copy.model_fields_set) == (5, {"name", "size"})
-    assert (model.size, model.model_fields_set) == (1, {"name"})
-
-
-def test_models_compare_by_value_and_survive_pickling() -> None:
-    model = Outer.model_validate({"title": "a", "items": [{"name": "a"}], "colour": "blue"})
-    again = pickle.loads(pickle.dumps(model))
-    assert again == model
-    assert again.model_fields_set == model.model_fields_set
-    assert model != Outer.model_validate({"title": "b", "items": [{"name": "a"}]})
-
-
-class Checked(ConfigModel):
-    low: int
-    high: int
-    label: str = "x"
-
-    @field_validator("high")
-    @classmethod
-    def _above_low(cls, value: int, info: ValidationInfo) -> int:
-        if "low" in info.data and value <= info.data["low"]:
-            raise ValueError(f"{info.field_name} must exceed low ({info.data['low']})")
-        return value
-
-    @field_validator("label", mode="before")
-    @classmethod
-    def _lower(cls, value: Any) -> Any:
-        return value.lower() if isinstance(value, str) else value
-
-    @model_validator(mode="before")
-    @classmethod
-    def _numbers_from_a_pair(cls, data: Any) -> Any:
-        if isinstance(data, list):
-            return {"low": data[0], "high": data[1]}
-        return data
-
-    @model_validator(mode="after")
-    def _not_too_wide(self) -> Checked:
-        if self.high - self.low > 100:
-            raise ValueError("at most 100 apart")
-        return self
-
-
-def test_field_validators_see_earlier_fields_and_raw_input() -> None:
-    assert Checked.model_validate({"low": 1, "high": 2, "label": "ABC"}).label == "abc"
-    with pytest.raises(ValidationError) as error:
-        Checked.model_validate({"low": 5, "high": 3})
-    [record] = error.value.errors(include_url=False)
-    assert record["loc"] == ("high",)
-    assert str(record["ctx"]["error"]) == "high must exceed low (5)"
-
-
-def test_model_validators_run_before_and_after_the_fields() -> None:
-    assert Checked.model_validate([1, 2]).high == 2
-    with pytest.raises(ValidationError) as error:
-        Checked.model_validate([1, 500])
-    [record] = error.value.errors(include_url=False)
-    assert (record["loc"], record["type"]) == ((), "value_error")
-    # A field's error stops the model's own check: only the field is reported.
-    with pytest.raises(ValidationError) as error:
-        Checked.model_validate({"low": "x", "high": 500})
-    assert [e["loc"] for e in error.value.errors()] == [("low",)]
-
-
-def test_a_field_type_the_models_do_not_support_is_refused_by_name() -> None:
-    class Unsupported(ConfigModel):
-        ratio: float
-
-    with pytest.raises(TypeError, match=r"Unsupported\.ratio: .*float"):
-        Unsupported.model_validate({"ratio": 1.0})
-
-
-def test_a_validator_of_a_field_the_model_lacks_is_refused() -> None:
-    class Misspelt(ConfigModel):
-        region: str
-
-        @field_validator("regoin")
-        @classmethod
-        def _known_region(cls, value: str) -> str:
-            raise ValueError("never called")
-
-    with pytest.raises(
-        TypeError, match=r"Misspelt\._known_region validates unknown fields \['regoin'\]"
-    ):
-        Misspelt.model_validate({"region": "x"})
+def test_every_setting_is_described_in_the_json_schema() -> None:
+    schema = StackConfig.model_json_schema()
+    models = {"StackConfig": schema, **schema["$defs"]}
+    assert "CloudRunSettings" in models  # a lazily loaded section is described as well
+    undescribed = [
+        f"{model}.{name}"
+        for model, model_schema in models.items()
+        for name, setting in model_schema.get("properties", {}).items()
+        if not setting.get("description")
+    ]
+    assert undescribed == []

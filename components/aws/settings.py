@@ -5,16 +5,11 @@ from __future__ import annotations
 import ipaddress
 import re
 from difflib import get_close_matches
-from typing import Literal
+from enum import StrEnum
 
-from pushpools.components.config.base import refuse_repeats
-from pushpools.components.config.model import (
-    ConfigModel,
-    Field,
-    ValidationInfo,
-    field_validator,
-    model_validator,
-)
+from pydantic import Field, ValidationInfo, field_validator, model_validator
+
+from pushpools.components.config.base import ConfigModel, refuse_repeats
 from pushpools.components.naming import NameRule, Naming, fill_names
 from pushpools.components.tagging import slug
 
@@ -121,6 +116,21 @@ _DERIVED = {
 }
 
 
+class ContainerInsights(StrEnum):
+    """CloudWatch Container Insights for the cluster."""
+
+    DISABLED = "disabled"
+    ENABLED = "enabled"
+    ENHANCED = "enhanced"
+
+
+class LaunchType(StrEnum):
+    """How the tasks run by default."""
+
+    FARGATE = "FARGATE"
+    FARGATE_SPOT = "FARGATE_SPOT"
+
+
 class EcsNames(ConfigModel):
     """Physical names. Unset ones are derived from the pool's name (`naming: derived`,
     e.g. `<pool>-cluster`) or are the helper's (`naming: helper`).
@@ -129,23 +139,41 @@ class EcsNames(ConfigModel):
     says which of them two pools of one stack would share.
     """
 
-    execution_role: str | None = None
-    """IAM role the ECS agent uses to pull images and write logs."""
-    task_role: str | None = None
-    """IAM role the flow code runs as; created only with a `task_role` section."""
-    user: str | None = None
-    """IAM user Prefect acts as; its access key goes into the credentials block."""
-    policy: str | None = None
-    """Customer-managed IAM policy holding what Prefect may do."""
-    cluster: str | None = None
-    repository: str | None = None
-    """ECR repository for flow images."""
-    security_group: str | None = None
-    log_group: str | None = None
-    """CloudWatch log group of the pool's tasks; default `/ecs/<cluster>` (the helper makes
-    none, and the worker's own default, `prefect`, is shared by every pool)."""
-    vpc: str | None = None
-    """`Name` tag of a VPC pushpools creates."""
+    execution_role: str | None = Field(
+        default=None,
+        description="IAM role the ECS agent uses to pull images and write logs.",
+    )
+    task_role: str | None = Field(
+        default=None,
+        description="IAM role the flow code runs as; created only with a `task_role` section.",
+    )
+    user: str | None = Field(
+        default=None,
+        description="IAM user Prefect acts as; its access key goes into the credentials block.",
+    )
+    policy: str | None = Field(
+        default=None,
+        description="Customer-managed IAM policy holding what Prefect may do.",
+    )
+    cluster: str | None = Field(default=None, description="ECS cluster the tasks run in.")
+    repository: str | None = Field(
+        default=None,
+        description="ECR repository for flow images.",
+    )
+    security_group: str | None = Field(
+        default=None, description="Security group of the tasks (in a new VPC, or in `vpc_id`)."
+    )
+    log_group: str | None = Field(
+        default=None,
+        description=(
+            "CloudWatch log group of the pool's tasks; default `/ecs/<cluster>` (the helper makes "
+            "none, and the worker's own default, `prefect`, is shared by every pool)."
+        ),
+    )
+    vpc: str | None = Field(
+        default=None,
+        description="`Name` tag of a VPC pushpools creates.",
+    )
 
     @field_validator("execution_role", "task_role")
     @classmethod
@@ -213,15 +241,28 @@ class EcsNames(ConfigModel):
 class EcsNetwork(ConfigModel):
     """Where the tasks run: an existing VPC and subnets, or a new VPC (the default)."""
 
-    vpc_id: str | None = None
-    """An existing VPC; pushpools then creates only the security group in it."""
-    subnet_ids: list[str] = Field(default=[], validate_default=True)
-    """Subnets of `vpc_id` the tasks run in (required with `vpc_id`)."""
-    cidr_block: str | None = None
-    """CIDR of a new VPC (default 10.0.0.0/16); it gets one public subnet per availability
-    zone, in up to three zones, each a quarter of the VPC."""
-    assign_public_ip: bool = True
-    """Give tasks a public IP, so that they reach ECR and Prefect without a NAT gateway."""
+    vpc_id: str | None = Field(
+        default=None,
+        description="An existing VPC; pushpools then creates only the security group in it.",
+    )
+    subnet_ids: list[str] = Field(
+        default=[],
+        validate_default=True,
+        description="Subnets of `vpc_id` the tasks run in (required with `vpc_id`).",
+    )
+    cidr_block: str | None = Field(
+        default=None,
+        description=(
+            "CIDR of a new VPC (default 10.0.0.0/16); it gets one public subnet per availability "
+            "zone, in up to three zones, each a quarter of the VPC."
+        ),
+    )
+    assign_public_ip: bool = Field(
+        default=True,
+        description=(
+            "Give tasks a public IP, so that they reach ECR and Prefect without a NAT gateway."
+        ),
+    )
 
     @field_validator("vpc_id")
     @classmethod
@@ -304,8 +345,13 @@ class EcsNetwork(ConfigModel):
 class EcsTaskRole(ConfigModel):
     """A role for the flow code itself (the helper makes none: tasks get no AWS identity)."""
 
-    managed_policy_arns: list[str] = Field(default=[])
-    """Managed policies the flow code needs, e.g. arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess."""
+    managed_policy_arns: list[str] = Field(
+        default=[],
+        description=(
+            "Managed policies the flow code needs, e.g. "
+            "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess."
+        ),
+    )
 
     @field_validator("managed_policy_arns")
     @classmethod
@@ -328,40 +374,77 @@ def valid_managed_policy_arns(value: list[str]) -> list[str]:
 class EcrSettings(ConfigModel):
     """The flow-image repository. Images are always scanned on push."""
 
-    immutable_tags: bool = False
-    """Refuse to overwrite a pushed tag (off by default: many teams push `latest`)."""
-    keep_last_images: int = Field(default=100, ge=1, le=10000)
-    """A lifecycle policy expires all but the newest this many images."""
-    delete_images_on_destroy: bool = False
-    """Let `pulumi destroy` delete the repository with its images (ECR's force delete).
-    Off: the repository is protected, and destroy stops before deleting anything, naming
-    it (ECR would otherwise refuse to delete a repository with images, halfway)."""
+    immutable_tags: bool = Field(
+        default=False,
+        description="Refuse to overwrite a pushed tag (off by default: many teams push `latest`).",
+    )
+    keep_last_images: int = Field(
+        default=100,
+        ge=1,
+        le=10000,
+        description="A lifecycle policy expires all but the newest this many images.",
+    )
+    delete_images_on_destroy: bool = Field(
+        default=False,
+        description=(
+            "Let `pulumi destroy` delete the repository with its images (ECR's force delete). Off: "
+            "the repository is protected, and destroy stops before deleting anything, naming it "
+            "(ECR would otherwise refuse to delete a repository with images, halfway)."
+        ),
+    )
 
 
 class EcsSettings(ConfigModel):
     """The `aws` section of an ECS pool."""
 
-    region: str
-    """Region of the cluster, registry, logs and network (IAM is global)."""
-    names: EcsNames = EcsNames()
-    network: EcsNetwork = EcsNetwork()
-    log_retention_days: int | None = 30
-    """Days CloudWatch keeps the tasks' logs; null keeps them forever."""
-    container_insights: Literal["disabled", "enabled", "enhanced"] = "disabled"
-    """CloudWatch Container Insights for the cluster (billed per metric)."""
-    launch_type: Literal["FARGATE", "FARGATE_SPOT"] = "FARGATE"
-    """The template's default; the cluster offers both capacity providers either way."""
-    task_role: EcsTaskRole | None = None
-    ecr: EcrSettings = EcrSettings()
-    attach_ecs_full_access: bool = False
-    """Also attach AmazonECS_FullAccess to Prefect's user, as Prefect's manual setup says.
-    Broad (every ECS resource, and more): only when the least-privilege policy is not enough."""
-    existing_user_name: str | None = None
-    """Act as this existing IAM user instead of creating one (its policy and a new access key
-    are still added). IAM allows two keys per user: it must have at most one already."""
-    key_generation: int = Field(default=1, ge=1)
-    """Bump to rotate the access key: a new key is created and put in the block, then the
-    old key is deleted."""
+    region: str = Field(
+        description="Region of the cluster, registry, logs and network (IAM is global).",
+    )
+    names: EcsNames = Field(default=EcsNames(), description="Physical names.")
+    network: EcsNetwork = Field(
+        default=EcsNetwork(), description="Where the tasks run; default: a new VPC."
+    )
+    log_retention_days: int | None = Field(
+        default=30,
+        description="Days CloudWatch keeps the tasks' logs; null keeps them forever.",
+    )
+    container_insights: ContainerInsights = Field(
+        default=ContainerInsights.DISABLED,
+        description="CloudWatch Container Insights for the cluster (billed per metric).",
+    )
+    launch_type: LaunchType = Field(
+        default=LaunchType.FARGATE,
+        description=(
+            "The template's default; the cluster offers both capacity providers either way."
+        ),
+    )
+    task_role: EcsTaskRole | None = Field(
+        default=None, description="Create a role for the flow code; default: none."
+    )
+    ecr: EcrSettings = Field(default=EcrSettings(), description="The flow-image repository.")
+    attach_ecs_full_access: bool = Field(
+        default=False,
+        description=(
+            "Also attach AmazonECS_FullAccess to Prefect's user, as Prefect's manual setup says. "
+            "Broad (every ECS resource, and more): only when the least-privilege policy is not "
+            "enough."
+        ),
+    )
+    existing_user_name: str | None = Field(
+        default=None,
+        description=(
+            "Act as this existing IAM user instead of creating one (its policy and a new access "
+            "key are still added). IAM allows two keys per user: it must have at most one already."
+        ),
+    )
+    key_generation: int = Field(
+        default=1,
+        ge=1,
+        description=(
+            "Bump to rotate the access key: a new key is created and put in the block, then the "
+            "old key is deleted."
+        ),
+    )
 
     @field_validator("region")
     @classmethod

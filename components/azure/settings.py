@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, timedelta
 from difflib import get_close_matches
-from typing import Literal
+from enum import StrEnum
 
-from pushpools.components.config.model import ConfigModel, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+
+from pushpools.components.config.base import ConfigModel
 from pushpools.components.naming import NameRule, Naming, fill_names, fit, stable_hash
 
 # Public Azure regions (`az account list-locations`, regionType Physical), by ARM name.
@@ -111,21 +113,40 @@ _DERIVED = {
 _REGISTRY_RULE = NameRule(50, dropped="^A-Za-z0-9")
 
 
+class AciRole(StrEnum):
+    """What Prefect's app may do in the resource group."""
+
+    CONTRIBUTOR = "contributor"
+    """Built-in Contributor, as Prefect's helper grants."""
+    LEAST_PRIVILEGE = "least-privilege"
+    """A custom role limited to what the ACI push worker does."""
+
+
 class AciNames(ConfigModel):
     """Physical names. Unset ones are derived from the pool's name (`naming: derived`,
     e.g. `<pool>-rg`) or are the helper's (`naming: helper`)."""
 
-    resource_group: str | None = None
-    """Resource group to create (not with `existing_resource_group`)."""
-    app_registration: str | None = None
-    """Display name of the Entra ID app registration Prefect signs in as."""
-    identity: str | None = None
-    """User-assigned managed identity the container groups pull images with."""
-    registry: str | None = None
-    """Container registry name, globally unique in Azure. Default: the pool's name without
-    dashes (`naming: derived`) or `prefect` (`naming: helper`), and a suffix hashed from
-    subscription, resource group and pool, stable across runs (the helper's suffix is a
-    timestamp, so every run would make another registry)."""
+    resource_group: str | None = Field(
+        default=None,
+        description="Resource group to create (not with `existing_resource_group`).",
+    )
+    app_registration: str | None = Field(
+        default=None,
+        description="Display name of the Entra ID app registration Prefect signs in as.",
+    )
+    identity: str | None = Field(
+        default=None,
+        description="User-assigned managed identity the container groups pull images with.",
+    )
+    registry: str | None = Field(
+        default=None,
+        description=(
+            "Container registry name, globally unique in Azure. Default: the pool's name without "
+            "dashes (`naming: derived`) or `prefect` (`naming: helper`), and a suffix hashed from "
+            "subscription, resource group and pool, stable across runs (the helper's suffix is a "
+            "timestamp, so every run would make another registry)."
+        ),
+    )
 
     @field_validator("resource_group")
     @classmethod
@@ -166,29 +187,56 @@ class AciNames(ConfigModel):
 class AciSettings(ConfigModel):
     """The `azure` section of an Azure Container Instances pool."""
 
-    subscription_id: str
-    """Subscription that hosts the pool's resource group, registry and container groups.
-    Always explicit: the helper silently picks the login's first subscription."""
-    location: str = "eastus"
-    """Azure region of the resource group, registry and identity (the helper's default)."""
-    existing_resource_group: str | None = None
-    """Use this existing resource group instead of creating one (it is not tagged or
-    deleted by pushpools)."""
-    names: AciNames = AciNames()
-    client_secret_expires_on: date
-    """Day (00:00 UTC) the client secret in the credentials block stops working. Required:
-    at most 730 days ahead. Changing it replaces the secret (and updates the block)."""
-    secret_generation: int = Field(default=1, ge=1)
-    """Bump to rotate the client secret: a new one is created and put in the block, then
-    the old one is deleted."""
-    delete_images_on_destroy: bool = False
-    """Let `pulumi destroy` delete the registry (and a created resource group) with its
-    images. Off: the registry is protected, and destroy stops before deleting anything,
-    naming it."""
-    role: Literal["contributor", "least-privilege"] = "contributor"
-    """What the app may do in the resource group: built-in Contributor, as the helper
-    grants, or a custom role limited to container groups, deployments, reading the group
-    and assigning the pool's identity, which is all the ACI push worker does."""
+    subscription_id: str = Field(
+        description=(
+            "Subscription that hosts the pool's resource group, registry and container groups. "
+            "Always explicit: the helper silently picks the login's first subscription."
+        ),
+    )
+    location: str = Field(
+        default="eastus",
+        description=(
+            "Azure region of the resource group, registry and identity (the helper's default)."
+        ),
+    )
+    existing_resource_group: str | None = Field(
+        default=None,
+        description=(
+            "Use this existing resource group instead of creating one (it is not tagged or deleted "
+            "by pushpools)."
+        ),
+    )
+    names: AciNames = Field(default=AciNames(), description="Physical names.")
+    client_secret_expires_on: date = Field(
+        description=(
+            "Day (00:00 UTC) the client secret in the credentials block stops working. Required: "
+            "at most 730 days ahead. Changing it replaces the secret (and updates the block)."
+        ),
+    )
+    secret_generation: int = Field(
+        default=1,
+        ge=1,
+        description=(
+            "Bump to rotate the client secret: a new one is created and put in the block, then the "
+            "old one is deleted."
+        ),
+    )
+    delete_images_on_destroy: bool = Field(
+        default=False,
+        description=(
+            "Let `pulumi destroy` delete the registry (and a created resource group) with its "
+            "images. Off: the registry is protected, and destroy stops before deleting anything, "
+            "naming it."
+        ),
+    )
+    role: AciRole = Field(
+        default=AciRole.CONTRIBUTOR,
+        description=(
+            "What the app may do in the resource group: built-in Contributor, as the helper "
+            "grants, or a custom role limited to container groups, deployments, reading the group "
+            "and assigning the pool's identity, which is all the ACI push worker does."
+        ),
+    )
 
     @field_validator("subscription_id")
     @classmethod

@@ -7,20 +7,44 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pushpools.components.config.model import ConfigModel, FieldInfo
+from pydantic import BaseModel, ConfigDict, GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic.fields import FieldInfo
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import core_schema as cs
+
+
+class ConfigModel(BaseModel):
+    """A config model: a misspelt key is an error, never ignored; text is stripped of
+    surrounding spaces; a validated model is frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
 
 @dataclass(frozen=True)
 class LazySection:
     """Field metadata: the settings model of a cloud's section, imported only when a pool
     of that cloud is validated. A stack then builds only the models of the clouds it uses
-    (the AWS models alone took a fifth of a GCP-only plan's config import)."""
+    (the AWS models alone took a fifth of a GCP-only plan's config import). The field is
+    null or that model; its model's errors come out under the field, as a typed field's
+    would."""
 
     module: str
     model: str
 
     def load(self) -> type[ConfigModel]:
         return getattr(importlib.import_module(self.module), self.model)
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> Any:
+        return cs.nullable_schema(cs.no_info_plain_validator_function(self._validate))
+
+    def __get_pydantic_json_schema__(
+        self, schema: Any, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        # Describing the section needs its model, as validating one does.
+        return handler(cs.nullable_schema(self.load().__pydantic_core_schema__))
+
+    def _validate(self, section: Any) -> ConfigModel:
+        return self.load().model_validate(section)
 
 
 def field_model(field: FieldInfo) -> type[ConfigModel] | None:

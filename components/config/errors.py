@@ -7,10 +7,10 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import pulumi
-from pydantic_core import ErrorDetails, ValidationError
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
-from pushpools.components.config.base import field_model
-from pushpools.components.config.model import ConfigModel
+from pushpools.components.config.base import ConfigModel, field_model
 
 NAMESPACE = "pushpools"
 

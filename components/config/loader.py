@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from pulumi.runtime import config as runtime_config
-from pydantic_core import SchemaValidator, ValidationError
+from pydantic import ValidationError
+from pydantic_core import SchemaValidator
 from pydantic_core import core_schema as cs
 
 from pushpools.components.config.errors import NAMESPACE, ConfigError, describe_errors

@@ -27,9 +27,10 @@ from typing import TYPE_CHECKING, Any
 import pulumi
 import yaml
 from pulumi.runtime import config as runtime_config
+from pydantic import Field, field_validator
 
+from pushpools.components.config.base import ConfigModel
 from pushpools.components.config.errors import NAMESPACE, ConfigError, a_or_an
-from pushpools.components.config.model import ConfigModel, Field, field_validator
 from pushpools.components.prefect.connection import (
     is_cloud_only_type,
     is_prefect_cloud_url,
@@ -51,12 +52,18 @@ SECRET_KEYS = frozenset({API_KEY, AUTH_STRING})
 class PrefectSettings(ConfigModel):
     """`pushpools:prefect`: whether and where the stack registers its pools."""
 
-    enabled: bool | None = None
-    """true: register (a Prefect API URL must be configured); false: never register, the
-    stack outputs carry the payloads for a team that manages Prefect elsewhere; unset:
-    register when a Prefect API URL is configured."""
-    api_url: str | None = None
-    """Prefect API URL; default: PREFECT_API_URL from the environment."""
+    enabled: bool | None = Field(
+        default=None,
+        description=(
+            "true: register (a Prefect API URL must be configured); false: never register, the "
+            "stack outputs carry the payloads for a team that manages Prefect elsewhere; unset: "
+            "register when a Prefect API URL is configured."
+        ),
+    )
+    api_url: str | None = Field(
+        default=None,
+        description="Prefect API URL; default: PREFECT_API_URL from the environment.",
+    )
 
     @field_validator("api_url")
     @classmethod
@@ -72,16 +79,29 @@ class PrefectSettings(ConfigModel):
 class PoolPrefectSettings(ConfigModel):
     """A pool's `prefect` section: how its block and work pool are registered."""
 
-    adopt_existing: bool = False
-    """Take over a block or work pool of the same name already in Prefect (it is updated
-    to this config, and `pulumi destroy` deletes it) instead of failing on it."""
-    base_job_template_file: str | None = None
-    """A JSON or YAML base job template to start from instead of the default template the
-    connected Prefect serves for the pool's type; relative to the project directory."""
-    concurrency_limit: int | None = Field(default=None, ge=0)
-    """Most flow runs at once in the pool; unset: no limit."""
-    paused: bool = False
-    """Register the pool paused: Prefect starts no runs from it."""
+    adopt_existing: bool = Field(
+        default=False,
+        description=(
+            "Take over a block or work pool of the same name already in Prefect (it is updated to "
+            "this config, and `pulumi destroy` deletes it) instead of failing on it."
+        ),
+    )
+    base_job_template_file: str | None = Field(
+        default=None,
+        description=(
+            "A JSON or YAML base job template to start from instead of the default template the "
+            "connected Prefect serves for the pool's type; relative to the project directory."
+        ),
+    )
+    concurrency_limit: int | None = Field(
+        default=None,
+        ge=0,
+        description="Most flow runs at once in the pool; unset: no limit.",
+    )
+    paused: bool = Field(
+        default=False,
+        description="Register the pool paused: Prefect starts no runs from it.",
+    )
 
     @field_validator("base_job_template_file")
     @classmethod

@@ -6,15 +6,10 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any
 
-from pushpools.components.config.base import LazySection
+from pydantic import Field, ValidationInfo, field_validator, model_validator
+
+from pushpools.components.config.base import ConfigModel, LazySection
 from pushpools.components.config.errors import a_or_an
-from pushpools.components.config.model import (
-    ConfigModel,
-    Field,
-    ValidationInfo,
-    field_validator,
-    model_validator,
-)
 from pushpools.components.config.pool_types import (
     POOL_KINDS,
     SUPPORTED_CLOUDS,
@@ -54,23 +49,59 @@ _OPTIONAL_SECTIONS = frozenset({Cloud.MODAL, Cloud.MANAGED})
 class PoolConfig(ConfigModel):
     """One Prefect work pool and the cloud infrastructure behind it."""
 
-    name: str
-    """Work-pool name in Prefect; also names the credentials block and the cloud resources."""
-    type: PoolType
-    naming: Naming = Naming.DERIVED
-    """How unset physical names are made: `derived` from the pool's name (the default; pools
-    and stacks side by side never collide) or `helper`, the fixed names Prefect's
-    `--provision-infra` uses. Names given under the cloud section's `names` win in both."""
-    description: str | None = None
-    credentials_block_name: str | None = None
-    """Override of the credentials block's name (default as Prefect's helper names it)."""
-    gcp: GcpSection = None
-    aws: AwsSection = None
-    azure: AzureSection = None
-    modal: ModalSection = None
-    managed: ManagedSection = None
-    prefect: PoolPrefectSettings = PoolPrefectSettings()
-    """How the pool's block and work pool are registered in Prefect."""
+    name: str = Field(
+        description=(
+            "Work-pool name in Prefect; also names the credentials block and the cloud resources."
+        ),
+    )
+    type: PoolType = Field(
+        description="Work-pool type in Prefect; decides the cloud section the pool takes."
+    )
+    naming: Naming = Field(
+        default=Naming.DERIVED,
+        description=(
+            "How unset physical names are made: `derived` from the pool's name (the default; pools "
+            "and stacks side by side never collide) or `helper`, the fixed names Prefect's "
+            "`--provision-infra` uses. Names given under the cloud section's `names` win in both."
+        ),
+    )
+    description: str | None = Field(
+        default=None, description="Description of the work pool in Prefect."
+    )
+    credentials_block_name: str | None = Field(
+        default=None,
+        description=(
+            "Override of the credentials block's name (default as Prefect's helper names it)."
+        ),
+    )
+    gcp: GcpSection = Field(
+        default=None,
+        description=(
+            "Settings of a Cloud Run pool (types cloud-run:push, cloud-run-v2:push, cloud-run, "
+            "cloud-run-v2)."
+        ),
+    )
+    aws: AwsSection = Field(
+        default=None, description="Settings of an ECS pool (types ecs:push, ecs)."
+    )
+    azure: AzureSection = Field(
+        default=None,
+        description=(
+            "Settings of an Azure Container Instances pool (types azure-container-instance:push, "
+            "azure-container-instance)."
+        ),
+    )
+    modal: ModalSection = Field(
+        default=None, description="Settings of a Modal pool (type modal:push); may be left out."
+    )
+    managed: ManagedSection = Field(
+        default=None,
+        description="Settings of a Prefect Managed pool (type prefect:managed); may be left out.",
+    )
+    prefect: PoolPrefectSettings = Field(
+        default=PoolPrefectSettings(),
+        description="How the pool's block and work pool are registered in Prefect.",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -80,16 +111,6 @@ class PoolConfig(ConfigModel):
             if cloud in _OPTIONAL_SECTIONS and data.get(cloud.value) is None:
                 return {**data, cloud.value: {}}
         return data
-
-    @field_validator("gcp", "aws", "azure", "modal", "managed", mode="before")
-    @classmethod
-    def _validate_section(cls, section: Any, info: ValidationInfo) -> Any:
-        # Its model's errors come out under this field, as a typed field's would.
-        if section is None:
-            return None
-        field = cls.model_fields[str(info.field_name)]
-        lazy = next(m for m in field.metadata if isinstance(m, LazySection))
-        return lazy.load().model_validate(section)
 
     @field_validator("gcp", "aws", "azure", "managed")
     @classmethod
@@ -202,12 +223,20 @@ class PoolConfig(ConfigModel):
 class StackConfig(ConfigModel):
     """Everything under the `pushpools:` namespace of a stack config."""
 
-    pools: list[PoolConfig] = Field(min_length=1)
-    labels: dict[str, str] = Field(default={})
-    """Labels (GCP) / tags (AWS, Azure) for every resource, besides `managed-by: pushpools`
-    and `prefect-work-pool: <pool>`."""
-    prefect: PrefectSettings = PrefectSettings()
-    """Whether and where the pools are registered in Prefect."""
+    pools: list[PoolConfig] = Field(
+        min_length=1, description="The work pools, each with the cloud resources behind it."
+    )
+    labels: dict[str, str] = Field(
+        default={},
+        description=(
+            "Labels (GCP) / tags (AWS, Azure) for every resource, besides `managed-by: pushpools` "
+            "and `prefect-work-pool: <pool>`."
+        ),
+    )
+    prefect: PrefectSettings = Field(
+        default=PrefectSettings(),
+        description="Whether and where the pools are registered in Prefect.",
+    )
 
     @model_validator(mode="after")
     def _pools_fit_together(self) -> StackConfig:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 from difflib import get_close_matches
-from typing import Literal
+from enum import StrEnum
 
-from pushpools.components.config.base import refuse_repeats
-from pushpools.components.config.model import ConfigModel, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+
+from pushpools.components.config.base import ConfigModel, refuse_repeats
 from pushpools.components.naming import NameRule, Naming, fill_names
 from pushpools.components.tagging import slug
 
@@ -82,16 +83,33 @@ _DERIVED = {
 }
 
 
+class ServiceAccountUserScope(StrEnum):
+    """Where Prefect's account may act as another account (`iam.serviceAccountUser`)."""
+
+    RUNTIME_ACCOUNT = "runtime-account"
+    """Only on the pool's runtime account (least privilege)."""
+    PROJECT = "project"
+    """On every service account of the project, as Prefect's helper grants it."""
+
+
 class CloudRunNames(ConfigModel):
     """Physical names. Unset ones are derived from the pool's name (`naming: derived`,
     e.g. `<pool>-prefect`) or are the helper's (`naming: helper`)."""
 
-    service_account: str | None = None
-    """Account ID of the service account Prefect acts as (its key goes into the block)."""
-    runtime_service_account: str | None = None
-    """Account ID of the service account the Cloud Run jobs run as."""
-    repository: str | None = None
-    """Artifact Registry repository for flow images."""
+    service_account: str | None = Field(
+        default=None,
+        description=(
+            "Account ID of the service account Prefect acts as (its key goes into the block)."
+        ),
+    )
+    runtime_service_account: str | None = Field(
+        default=None,
+        description="Account ID of the service account the Cloud Run jobs run as.",
+    )
+    repository: str | None = Field(
+        default=None,
+        description="Artifact Registry repository for flow images.",
+    )
 
     @field_validator("service_account", "runtime_service_account")
     @classmethod
@@ -118,30 +136,60 @@ class CloudRunNames(ConfigModel):
 class CloudRunSettings(ConfigModel):
     """The `gcp` section of a Cloud Run pool."""
 
-    project: str
-    """GCP project ID that hosts the pool's jobs, registry and service accounts."""
-    region: str = "us-central1"
-    """Region of the Cloud Run jobs and of the image repository."""
-    names: CloudRunNames = CloudRunNames()
-    service_account_user_scope: Literal["runtime-account", "project"] = "runtime-account"
-    """Where Prefect's account may act as (`iam.serviceAccountUser`): only on the runtime
-    account (least privilege), or on every service account of the project, as the helper does."""
-    runtime_roles: list[str] = Field(default=[])
-    """Project roles for the runtime account, for what the flow code itself needs."""
-    act_as_service_accounts: list[str] = Field(default=[])
-    """Emails of other service accounts deployments may run as (a deployment that sets
-    `service_account_name`): Prefect's account may act as each, besides the runtime account.
-    Only with `service_account_user_scope: runtime-account` (`project` covers them all)."""
-    delete_images_on_destroy: bool = False
-    """Let `pulumi destroy` delete the image repository with its images. Off: the
-    repository is protected, and destroy stops before deleting anything, naming it."""
-    delete_untagged_images_after_days: int | None = Field(default=None, ge=1, le=3650)
-    """If set, a cleanup policy deletes untagged images older than this."""
-    enable_services: bool = True
-    """Enable run, artifactregistry and iam APIs (never disabled on destroy)."""
-    key_generation: int = Field(default=1, ge=1)
-    """Bump to rotate the service-account key: a new key is created and put in the block,
-    then the old key is deleted."""
+    project: str = Field(
+        description="GCP project ID that hosts the pool's jobs, registry and service accounts.",
+    )
+    region: str = Field(
+        default="us-central1",
+        description="Region of the Cloud Run jobs and of the image repository.",
+    )
+    names: CloudRunNames = Field(default=CloudRunNames(), description="Physical names.")
+    service_account_user_scope: ServiceAccountUserScope = Field(
+        default=ServiceAccountUserScope.RUNTIME_ACCOUNT,
+        description=(
+            "Where Prefect's account may act as (`iam.serviceAccountUser`): only on the runtime "
+            "account (least privilege), or on every service account of the project, as the helper "
+            "does."
+        ),
+    )
+    runtime_roles: list[str] = Field(
+        default=[],
+        description="Project roles for the runtime account, for what the flow code itself needs.",
+    )
+    act_as_service_accounts: list[str] = Field(
+        default=[],
+        description=(
+            "Emails of other service accounts deployments may run as (a deployment that sets "
+            "`service_account_name`): Prefect's account may act as each, besides the runtime "
+            "account. Only with `service_account_user_scope: runtime-account` (`project` covers "
+            "them all)."
+        ),
+    )
+    delete_images_on_destroy: bool = Field(
+        default=False,
+        description=(
+            "Let `pulumi destroy` delete the image repository with its images. Off: the repository "
+            "is protected, and destroy stops before deleting anything, naming it."
+        ),
+    )
+    delete_untagged_images_after_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=3650,
+        description="If set, a cleanup policy deletes untagged images older than this.",
+    )
+    enable_services: bool = Field(
+        default=True,
+        description="Enable run, artifactregistry and iam APIs (never disabled on destroy).",
+    )
+    key_generation: int = Field(
+        default=1,
+        ge=1,
+        description=(
+            "Bump to rotate the service-account key: a new key is created and put in the block, "
+            "then the old key is deleted."
+        ),
+    )
 
     @field_validator("project")
     @classmethod
@@ -193,7 +241,8 @@ class CloudRunSettings(ConfigModel):
 
     @model_validator(mode="after")
     def _act_as_needs_runtime_scope(self) -> CloudRunSettings:
-        if self.act_as_service_accounts and self.service_account_user_scope == "project":
+        project_wide = self.service_account_user_scope is ServiceAccountUserScope.PROJECT
+        if self.act_as_service_accounts and project_wide:
             raise ValueError(
                 "act_as_service_accounts is set, but service_account_user_scope: project "
                 "already lets Prefect act as every account of the project; remove one of them"

@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 import uuid
 
+from pydantic import Field, field_validator, model_validator
+
 # Shared with the ECS settings: the same IAM names and policy ARNs are valid here.
 from pushpools.components.aws.settings import (
     AWS_REGIONS,
@@ -13,8 +15,7 @@ from pushpools.components.aws.settings import (
     _iam_name,
     valid_managed_policy_arns,
 )
-from pushpools.components.config.base import refuse_repeats
-from pushpools.components.config.model import ConfigModel, Field, field_validator, model_validator
+from pushpools.components.config.base import ConfigModel, refuse_repeats
 from pushpools.components.managed.pip_requirements import is_pip_requirement
 from pushpools.components.modal.settings import valid_env
 from pushpools.components.naming import NameRule, Naming, derive
@@ -28,10 +29,16 @@ _RESOURCE = re.compile(r"^(\*|arn:aws:[a-z0-9-]*:[a-z0-9-]*:(\d{12}|\*)?:\S+)$")
 class AwsPermission(ConfigModel):
     """One grant of the role: these actions, allowed on these resources."""
 
-    actions: list[str] = Field(min_length=1)
-    """IAM actions, `service:Action` (wildcards allowed), e.g. `s3:GetObject`."""
-    resources: list[str] = Field(min_length=1)
-    """ARNs the actions are allowed on (or `*` where AWS authorizes an action only there)."""
+    actions: list[str] = Field(
+        min_length=1,
+        description="IAM actions, `service:Action` (wildcards allowed), e.g. `s3:GetObject`.",
+    )
+    resources: list[str] = Field(
+        min_length=1,
+        description=(
+            "ARNs the actions are allowed on (or `*` where AWS authorizes an action only there)."
+        ),
+    )
 
     @field_validator("actions")
     @classmethod
@@ -61,20 +68,34 @@ class AwsFederatedIdentity(ConfigModel):
     each flow run of the pool, through AWS STS AssumeRoleWithWebIdentity, with Prefect
     Cloud's OIDC token; the run gets short-lived AWS credentials and no key is stored."""
 
-    prefect_account_id: str
-    """The Prefect Cloud account whose runs may assume the role (the UUID after
-    `/accounts/` in the API URL): the token's subject is `prefect:account:<id>`."""
-    region: str
-    """The AWS region Prefect injects into each run as AWS_REGION."""
-    role_name: str | None = None
-    """Name of the IAM role; unique per AWS account."""
-    managed_policy_arns: list[str] = Field(default=[])
-    """Managed policies attached to the role (what the flow runs need)."""
-    statements: list[AwsPermission] = Field(default=[])
-    """An inline policy of the role: each entry allows its actions on its resources."""
-    create_oidc_provider: bool = True
-    """Create the IAM OIDC identity provider for Prefect Cloud's issuer (one per AWS account,
-    shared by the stack's pools); false where it already exists in the account."""
+    prefect_account_id: str = Field(
+        description=(
+            "The Prefect Cloud account whose runs may assume the role (the UUID after `/accounts/` "
+            "in the API URL): the token's subject is `prefect:account:<id>`."
+        ),
+    )
+    region: str = Field(
+        description="The AWS region Prefect injects into each run as AWS_REGION.",
+    )
+    role_name: str | None = Field(
+        default=None,
+        description="Name of the IAM role; unique per AWS account.",
+    )
+    managed_policy_arns: list[str] = Field(
+        default=[],
+        description="Managed policies attached to the role (what the flow runs need).",
+    )
+    statements: list[AwsPermission] = Field(
+        default=[],
+        description="An inline policy of the role: each entry allows its actions on its resources.",
+    )
+    create_oidc_provider: bool = Field(
+        default=True,
+        description=(
+            "Create the IAM OIDC identity provider for Prefect Cloud's issuer (one per AWS "
+            "account, shared by the stack's pools); false where it already exists in the account."
+        ),
+    )
 
     @field_validator("prefect_account_id")
     @classmethod
@@ -119,16 +140,28 @@ class AwsFederatedIdentity(ConfigModel):
 class ManagedSettings(ConfigModel):
     """The `managed` section of a Prefect Managed pool. May be left out."""
 
-    env: dict[str, str] = Field(default={})
-    """Environment variables of every flow run (the template's `env`); no secrets here:
-    template defaults are plain text in Prefect."""
-    pip_packages: list[str] = Field(default=[])
-    """Packages installed before each run (the template's `pip_packages`),
-    e.g. `pandas>=2`, `prefect-aws[s3]`."""
+    env: dict[str, str] = Field(
+        default={},
+        description=(
+            "Environment variables of every flow run (the template's `env`); no secrets here: "
+            "template defaults are plain text in Prefect."
+        ),
+    )
+    pip_packages: list[str] = Field(
+        default=[],
+        description=(
+            "Packages installed before each run (the template's `pip_packages`), e.g. `pandas>=2`, "
+            "`prefect-aws[s3]`."
+        ),
+    )
 
-    aws_federated_identity: AwsFederatedIdentity | None = None
-    """An AWS role each flow run assumes, with no stored key (the template's
-    `federated_identity`)."""
+    aws_federated_identity: AwsFederatedIdentity | None = Field(
+        default=None,
+        description=(
+            "An AWS role each flow run assumes, with no stored key (the template's "
+            "`federated_identity`)."
+        ),
+    )
 
     @field_validator("env")
     @classmethod

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 
-from pushpools.components.config.model import ConfigModel, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+
+from pushpools.components.config.base import ConfigModel
 
 # A top-level key of the `pushpools:` namespace, as `pulumi config set` takes it.
 _CONFIG_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,99}$")
@@ -14,15 +16,27 @@ _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 class ModalSettings(ConfigModel):
     """The `modal` section of a Modal pool. May be left out: every setting has a default."""
 
-    token_id_key: str = "modalTokenId"  # noqa: S105 - the key's name, not the token
-    """Secret stack-config key holding the Modal token ID
-    (`pulumi config set --secret pushpools:modalTokenId ak-...`)."""
-    token_secret_key: str = "modalTokenSecret"  # noqa: S105 - the key's name, not the token
-    """Secret stack-config key holding the Modal token secret
-    (`pulumi config set --secret pushpools:modalTokenSecret as-...`)."""
-    env: dict[str, str] = Field(default={})
-    """Environment variables of every flow run (the template's `env`); no secrets here:
-    template defaults are plain text in Prefect."""
+    token_id_key: str = Field(
+        default="modalTokenId",
+        description=(
+            "Secret stack-config key holding the Modal token ID (`pulumi config set --secret "
+            "pushpools:modalTokenId ak-...`)."
+        ),
+    )
+    token_secret_key: str = Field(
+        default="modalTokenSecret",
+        description=(
+            "Secret stack-config key holding the Modal token secret (`pulumi config set --secret "
+            "pushpools:modalTokenSecret as-...`)."
+        ),
+    )
+    env: dict[str, str] = Field(
+        default={},
+        description=(
+            "Environment variables of every flow run (the template's `env`); no secrets here: "
+            "template defaults are plain text in Prefect."
+        ),
+    )
 
     @field_validator("token_id_key", "token_secret_key")
     @classmethod

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any, NotRequired, TypedDict
 
 import pulumi
-from pydantic_core import ValidationError
+from pydantic import ValidationError
 
 from pushpools.components.config import PoolType
 from pushpools.components.config.stack import PoolConfig
