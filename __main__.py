@@ -1,19 +1,31 @@
-"""The pushpools stack program: read the stack config, build one component per pool
-(through the components' public args), register them in Prefect, export.
+"""The pushpools stack program: read the stack config, build one component per pool, register
+each in Prefect after its grants, export.
 
+It uses the public library exactly as any program can: `load_stack` (the one loader),
+each kind's component (`from_config`, from the registry), `register_pool`, `export_pools`.
 `pulumi up` runs this file; so does `pushpools plan`, on an offline engine.
 """
 
-from pushpools.components.config import load_stack_config
-from pushpools.components.config.prefect import load_prefect_registration
 from pushpools.components.exports import export_pools
+from pushpools.components.loader import load_stack
 from pushpools.components.pools import build_pool
-from pushpools.components.prefect.wiring import register_pools
+from pushpools.components.prefect.wiring import register_pool
 
-stack_config = load_stack_config()
-# Checked before anything is declared, like the rest of the config.
-registration = load_prefect_registration(stack_config)
-pools = [(pool, build_pool(pool, stack_config.labels)) for pool in stack_config.pools]
-export_pools(
-    [component for _, component in pools], registration, register_pools(pools, registration)
-)
+stack = load_stack()  # every problem of the config, before anything is declared
+registration = stack.registration
+components = [
+    build_pool(pool, stack.config.labels, stack.secrets[pool.name]) for pool in stack.config.pools
+]
+registered = {}
+if registration.connection is not None:
+    for pool, component in zip(stack.config.pools, components, strict=True):
+        registered[pool.name] = register_pool(
+            component,
+            connection=registration.connection,
+            description=pool.description,
+            concurrency_limit=pool.prefect.concurrency_limit,
+            paused=pool.prefect.paused,
+            base_template=registration.templates.get(pool.name),
+            adopt_existing=pool.prefect.adopt_existing,
+        )
+export_pools(components, registration, registered)

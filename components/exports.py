@@ -11,7 +11,7 @@ from pushpools.components.pool_component import PoolComponent
 from pushpools.components.prefect.deployment import prefect_yaml_snippet
 
 if TYPE_CHECKING:
-    from pushpools.components.config.prefect import PrefectRegistration
+    from pushpools.components.loader import PrefectRegistration
     from pushpools.components.prefect.wiring import RegisteredPool
 
 

@@ -11,6 +11,7 @@ not work inside components served to other languages (pulumi/pulumi#5455).
 import json
 import re
 import sys
+from collections.abc import Mapping
 from typing import Any
 
 import pulumi
@@ -18,20 +19,12 @@ from pulumi.provider.experimental.analyzer import Analyzer
 from pulumi.provider.experimental.component import ComponentProvider
 from pulumi.provider.provider import ConstructResult
 
-from pushpools.components.aws.pool import EcsPushPool
-from pushpools.components.azure.pool import AciPushPool
-from pushpools.components.gcp.pool import CloudRunPushPool
-from pushpools.components.managed.pool import ManagedPool
-from pushpools.components.modal.pool import ModalPushPool
+from pushpools.components.config.pool_types import KINDS
+from pushpools.components.config.stack import PoolConfig, StackConfig
+from pushpools.components.pool_args import nested_model
 from pushpools.components.pool_component import PACKAGE, PoolComponent, serving_other_languages
 
-COMPONENTS: list[type[PoolComponent]] = [
-    CloudRunPushPool,
-    EcsPushPool,
-    AciPushPool,
-    ModalPushPool,
-    ManagedPool,
-]
+COMPONENTS: list[type[PoolComponent]] = [kind.component_class() for kind in KINDS]
 SECRET_OUTPUTS = frozenset({"credentialsBlock"})
 """Outputs that hold a credential: marked secret in the schema, so every SDK treats them so."""
 
@@ -44,6 +37,12 @@ class PushpoolsProvider(ComponentProvider):
         super().__init__(list(COMPONENTS), PACKAGE, version=version)
         schema = json.loads(self.schema or "{}")
         base_docs = _docstrings(PoolComponent)
+        for component in COMPONENTS:
+            # An arg means what its stack-config key means: its description lives once, on
+            # the settings model's field.
+            resource = schema["resources"][f"{PACKAGE}:index:{component.__name__}"]
+            settings = next(k for k in KINDS if k.cloud is component.CLOUD).settings_model()
+            _describe(schema, resource["inputProperties"], settings, _POOL_LEVEL)
         for resource in schema.get("resources", {}).values():
             for name, prop in resource.get("properties", {}).items():
                 if "description" not in prop and name in base_docs:
@@ -62,6 +61,34 @@ class PushpoolsProvider(ComponentProvider):
     ) -> ConstructResult:
         with serving_other_languages():
             return super().construct(name, resource_type, inputs, options)
+
+
+_POOL_LEVEL = {
+    "type": PoolConfig.model_fields["type"].description,
+    "naming": PoolConfig.model_fields["naming"].description,
+    "credentials_block_name": PoolConfig.model_fields["credentials_block_name"].description,
+    "labels": StackConfig.model_fields["labels"].description,
+}
+
+
+def _describe(
+    schema: dict[str, Any],
+    properties: dict[str, Any],
+    model: Any,
+    others: Mapping[str, str | None] | None = None,
+) -> None:
+    """Give each property without a description its settings field's, nested types too."""
+    for name, prop in properties.items():
+        snake = re.sub(r"([A-Z])", lambda m: "_" + m.group(1).lower(), name)
+        field = model.model_fields.get(snake)
+        description = field.description if field is not None else (others or {}).get(snake)
+        if description and not prop.get("description"):
+            prop["description"] = description
+        ref = prop.get("$ref") or prop.get("items", {}).get("$ref")
+        nested = None if field is None else nested_model(field.annotation)
+        if ref and nested is not None:
+            nested_type = schema["types"][ref.removeprefix("#/types/")]
+            _describe(schema, nested_type.get("properties", {}), nested)
 
 
 def _docstrings(cls: type[Any]) -> dict[str, str]:

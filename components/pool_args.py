@@ -1,13 +1,16 @@
-"""From a pool component's typed args to the validated pool config, and back.
+"""A pool component's args, checked by the same models as the stack config.
 
-A component's args are a flat, documented view of one pool's stack config (`project` is
-`gcp.project`, `repository_name` is `gcp.names.repository`). Validating them through the
-same models as the stack config gives component users the same checks and messages as stack
-users, naming the argument instead of the config key, before any child is declared.
+A component's args are its pool's section of the stack config, with the same (nested) keys
+(`EcsPushPoolArgs{region, names, network, ecr, ...}` is the `aws` section), plus the
+pool-level keys its kind takes (`type`, `naming`, `credentials_block_name`, `labels`) and its
+secret args (Modal's token). They are validated by the pool's own settings model, so
+component users get the stack's checks and messages, naming the argument instead of the
+config key, before anything is declared (not even the component itself).
 
-Args that may come from another resource (a project or VPC made elsewhere) may be Outputs:
-such a value cannot be checked before the deployment knows it, so it is passed through, and
-a valid stand-in takes its place in the model only to check the other args.
+An arg that may come from another resource (a project or VPC made elsewhere) may be an
+Output, where its settings field says so (`FromAnotherResource`): it cannot be checked before
+the deployment knows it, so a valid stand-in takes its place in the model only to check the
+other args, and the component reads the real value.
 """
 
 from collections.abc import Mapping, Sequence
@@ -16,14 +19,12 @@ from enum import Enum
 from typing import Any
 
 import pulumi
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
-from pushpools.components.config.errors import NAMESPACE, describe_validation_error
-from pushpools.components.config.pool_types import POOL_KINDS, PoolType
-from pushpools.components.config.stack import PoolConfig, StackConfig
-
-_POOL_KEY = f"{NAMESPACE}:pools[0]"
-_LABELS_KEY = f"{NAMESPACE}:labels"
+from pushpools.components.config.base import FromAnotherResource
+from pushpools.components.config.errors import NAMESPACE, describe_errors
+from pushpools.components.config.pool_types import PoolKind
+from pushpools.components.config.stack import PoolConfig, label_problems
 
 
 class ComponentArgsError(pulumi.RunError):
@@ -41,23 +42,36 @@ class ComponentArgsError(pulumi.RunError):
 
 
 @dataclass(frozen=True)
-class ArgsSpec:
-    """How one component's args map onto a pool's stack config."""
+class PoolArgs:
+    """A pool component's validated args."""
 
-    component: str
-    """The component's class name, for messages."""
-    default_type: PoolType
-    keys: Mapping[str, str]
-    """Argument -> its dotted key in a pool's stack config (`repository_name` ->
-    `gcp.names.repository`). `pool_type` maps to `type`; `labels` is the stack's labels."""
-    stand_ins: Mapping[str, Any] = field(default_factory=dict)
-    """Args that may be Outputs -> a valid value the model checks the other args with."""
-    own_args: frozenset[str] = frozenset()
-    """Args that are not stack config (Modal's token: the stack reads it from secret keys)."""
-    handled_by_the_stack: frozenset[str] = frozenset({"name", "description", "prefect"})
-    """Config keys the stack program itself uses (registration), never component args."""
-    takes_labels: bool = True
-    """Whether the pool creates cloud resources, which carry the stack's labels."""
+    pool: PoolConfig
+    """The pool, as the stack config would hold it (physical names resolved)."""
+    labels: dict[str, str] = field(default_factory=dict)
+    outputs: dict[tuple[str, ...], Any] = field(default_factory=dict)
+    """Path in the pool's section -> the Output given for it (the model holds a stand-in)."""
+    secrets: dict[str, Any] = field(default_factory=dict)
+    """Secret args (made Pulumi secrets by the component)."""
+
+
+def pool_level_args(kind: PoolKind) -> tuple[str, ...]:
+    """The args besides the pool's section that a kind's component takes."""
+    keys = []
+    if len(kind.types) > 1:
+        keys.append("type")
+    if kind.creates_cloud_resources:
+        keys.append("naming")
+    if kind.block_type_slug is not None:
+        keys.append("credentials_block_name")
+    if kind.takes_labels:
+        keys.append("labels")
+    return tuple(keys)
+
+
+def args_keys(kind: PoolKind) -> set[str]:
+    """Every top-level key a kind's component args may have."""
+    settings = set(kind.settings_model().model_fields) - set(kind.secret_args.values())
+    return settings | set(pool_level_args(kind)) | set(kind.secret_args)
 
 
 def is_output(value: Any) -> bool:
@@ -71,102 +85,145 @@ def is_output(value: Any) -> bool:
     return False
 
 
-def validate_args(
-    spec: ArgsSpec, name: str, args: Mapping[str, Any]
-) -> tuple[PoolConfig, dict[str, str]]:
-    """The pool config and labels the args describe, or ComponentArgsError naming each bad
-    argument, its value and what is allowed."""
-    label = f"{spec.component} {name!r}"
+def validate_args(kind: PoolKind, component: str, name: Any, args: Any) -> PoolArgs:
+    """The validated pool the args describe, or ComponentArgsError naming each bad
+    argument, its value and what is allowed (every problem at once)."""
+    label = f"{component} {name!r}"
+    if not isinstance(name, str):
+        raise ComponentArgsError(
+            label,
+            [
+                f"name: {type(name).__name__} is not allowed; give the pool's name (text) "
+                "first, then its args"
+            ],
+        )
+    if not isinstance(args, Mapping):
+        raise ComponentArgsError(
+            label,
+            [f"args: {type(args).__name__} is not allowed; give a mapping of the arguments"],
+        )
     problems: list[str] = []
-    # The cloud's section is there even when every arg in it is missing, so that a missing
-    # required one is reported by its name.
-    pool: dict[str, Any] = {
-        "name": name,
-        "type": spec.default_type.value,
-        POOL_KINDS[spec.default_type].cloud.value: {},
-    }
+    pool_level = pool_level_args(kind)
+    settings_model = kind.settings_model()
+    pool: dict[str, Any] = {"name": name, "type": kind.types[0].value}
+    section: dict[str, Any] = {}
     labels: Any = {}
-    label_args: set[str] = {"labels"} if spec.takes_labels else set()
-    allowed = sorted({*spec.keys, *spec.own_args, *label_args})
+    secrets: dict[str, Any] = {}
+    outputs: dict[tuple[str, ...], Any] = {}
     for arg, value in args.items():
-        if arg == "labels" and spec.takes_labels:
+        if arg == "labels" and "labels" in pool_level:
             if is_output(value):
                 problems.append("args.labels: an Output is not allowed here; give a plain mapping")
             else:
                 labels = _plain(value)
-        elif arg in spec.own_args:
-            continue
-        elif arg not in spec.keys:
-            problems.append(f"args.{arg}: unknown argument; allowed: {', '.join(allowed)}")
-        elif is_output(value):
-            if arg in spec.stand_ins:
-                _put(pool, spec.keys[arg], spec.stand_ins[arg])
-            else:
-                problems.append(
-                    f"args.{arg}: an Output is not allowed here; give a plain value (it is "
-                    "checked, and decides names or which resources exist, before anything "
-                    "is created)"
-                )
+        elif arg in pool_level:
+            pool[arg] = _plain(value)
+        elif arg in kind.secret_args:
+            secrets[arg] = value
+        elif arg in kind.secret_args.values():
+            problems.append(_unknown(arg, kind))
         else:
-            _put(pool, spec.keys[arg], _plain(value))
-    if problems:
+            section[arg] = value
+    problems += [
+        f"args.{arg}: required, but not set" for arg in kind.secret_args if arg not in secrets
+    ]
+    problems += _take_outputs(settings_model, section, (), outputs)
+    pool[kind.cloud.value] = _plain(section)
+    if "type" in pool and pool["type"] not in {t.value for t in kind.types}:
+        allowed = ", ".join(t.value for t in kind.types)
+        problems.append(f"args.type: {pool['type']!r} is not allowed; allowed: {allowed}")
+    validated: PoolConfig | None = None
+    if not problems:
+        try:
+            validated = PoolConfig.model_validate(pool)
+        except ValidationError as error:
+            problems += [
+                _name_the_argument(p, kind)
+                for p in describe_errors(error.errors(include_url=False), PoolConfig)
+            ]
+    problems += _label_problems(labels, validated)
+    if problems or validated is None:
         raise ComponentArgsError(label, problems)
-    try:
-        stack = StackConfig.model_validate({"pools": [pool], "labels": labels})
-    except ValidationError as error:
-        raw = describe_validation_error(error, StackConfig)
-        raise ComponentArgsError(label, [_name_the_argument(spec, p) for p in raw]) from None
-    validated = stack.pools[0]
-    if validated.kind.cloud is not POOL_KINDS[spec.default_type].cloud:
-        raise ComponentArgsError(
-            label,
-            [f"args.pool_type: {validated.type.value!r} is not a pool type of this component"],
+    return PoolArgs(validated, dict(labels), outputs, secrets)
+
+
+def _take_outputs(
+    model: type[BaseModel], values: dict[str, Any], path: tuple[str, ...], outputs: dict
+) -> list[str]:
+    """Move Outputs out of `values` (in place) into `outputs`, putting each field's stand-in
+    in their place; an Output where no stand-in is declared is a problem."""
+    problems = []
+    for key, value in list(values.items()):
+        field_info = model.model_fields.get(key)
+        if field_info is None:
+            continue  # unknown: the model names it
+        nested = nested_model(field_info.annotation)
+        stand_in = next(
+            (m.stand_in for m in field_info.metadata if isinstance(m, FromAnotherResource)),
+            None,
         )
-    # Physical names are resolved (derived or the helper's) by the pool model itself.
-    return validated, dict(stack.labels)
+        if nested is not None and isinstance(value, Mapping) and not isinstance(value, BaseModel):
+            inner = dict(value)
+            problems += _take_outputs(nested, inner, (*path, key), outputs)
+            values[key] = inner
+        elif is_output(value):
+            if stand_in is None:
+                problems.append(
+                    f"args.{'.'.join((*path, key))}: an Output is not allowed here; give a "
+                    "plain value (it is checked, and decides names or which resources "
+                    "exist, before anything is created)"
+                )
+            else:
+                outputs[(*path, key)] = value
+                values[key] = stand_in
+    return problems
 
 
-def args_from_config(spec: ArgsSpec, pool: PoolConfig, labels: Mapping[str, str]) -> dict[str, Any]:
-    """The args that describe a validated pool of the stack config (the stack program's
-    path into the components). Every key the config set must have an argument."""
-    dumped = pool.model_dump(mode="json", exclude_unset=True)
-    if "pool_type" in spec.keys:
-        dumped["type"] = pool.type.value
-    else:  # a component of one pool type only
-        dumped.pop("type", None)
-    by_key = {key: arg for arg, key in spec.keys.items()}
-    args: dict[str, Any] = {}
-    _collect(dumped, "", by_key, spec.handled_by_the_stack, args)
-    if labels and spec.takes_labels:
-        args["labels"] = dict(labels)
-    return args
+def nested_model(annotation: Any) -> type[BaseModel] | None:
+    """The model a field's annotation holds (`X`, `X | None`, `list[X]`), if any."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = nested_model(arg)
+        if found is not None:
+            return found
+    return None
 
 
-def _collect(
-    values: Mapping[str, Any],
-    prefix: str,
-    by_key: Mapping[str, str],
-    skipped: frozenset[str],
-    args: dict[str, Any],
-) -> None:
-    for key, value in values.items():
-        path = f"{prefix}{key}"
-        if path in by_key:
-            args[by_key[path]] = value
-        elif path in skipped:
-            continue
-        elif isinstance(value, Mapping):
-            _collect(value, f"{path}.", by_key, skipped, args)
-        else:
-            # A config key no argument carries would be dropped silently: refuse instead.
-            raise TypeError(f"the stack config key {path!r} has no component argument")
+def _label_problems(labels: Any, pool: PoolConfig | None) -> list[str]:
+    if not isinstance(labels, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in labels.items()
+    ):
+        return [f"args.labels: {labels!r} is not allowed; allowed: a mapping of text to text"]
+    if pool is None:
+        return []
+    prefix = f"{NAMESPACE}:labels"
+    return [
+        f"args.labels{p.removeprefix(prefix)}" for p in label_problems(dict(labels), [(0, pool)])
+    ]
 
 
-def _put(target: dict[str, Any], dotted: str, value: Any) -> None:
-    *parents, leaf = dotted.split(".")
-    for part in parents:
-        target = target.setdefault(part, {})
-    target[leaf] = value
+def _unknown(arg: str, kind: PoolKind) -> str:
+    return f"args.{arg}: unknown argument; allowed: {', '.join(sorted(args_keys(kind)))}"
+
+
+def _name_the_argument(problem: str, kind: PoolKind) -> str:
+    """`pushpools:gcp.names.repository: ...` -> `args.names.repository: ...`."""
+    key, sep, message = problem.partition(": ")
+    if not sep:
+        return problem
+    path = key.removeprefix(f"{NAMESPACE}:").removeprefix("pools[0].")
+    cloud = kind.cloud.value
+    if path == "name":
+        return f"name: {message}"
+    if path == cloud:
+        return f"args: {message}"
+    if path.startswith(f"{cloud}."):
+        rest = path.removeprefix(f"{cloud}.")
+        if message.startswith("unknown key;") and "." not in rest and "[" not in rest:
+            return _unknown(rest, kind)
+        return f"args.{rest}: {message}"
+    return f"args.{path}: {message}"
 
 
 def _plain(value: Any) -> Any:
@@ -178,25 +235,3 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
     return value
-
-
-def _name_the_argument(spec: ArgsSpec, problem: str) -> str:
-    """`pushpools:pools[0].gcp.names.repository: ...` -> `args.repository_name: ...`."""
-    key, sep, message = problem.partition(": ")
-    if not sep:
-        return problem
-    if key.startswith(_LABELS_KEY):
-        return f"args.labels{key.removeprefix(_LABELS_KEY)}: {message}"
-    path = key.removeprefix(_POOL_KEY).lstrip(".")
-    if path == "name":
-        return f"name: {message}"
-    best = ""
-    for arg, config_key in spec.keys.items():
-        if (path == config_key or path.startswith((f"{config_key}.", f"{config_key}["))) and len(
-            config_key
-        ) > len(spec.keys.get(best, "")):
-            best = arg
-    if best:
-        rest = path.removeprefix(spec.keys[best])
-        return f"args.{best}{rest}: {message}"
-    return f"args: {message}"

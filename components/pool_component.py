@@ -9,12 +9,13 @@ import contextlib
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, TypedDict, TypeVar
+from typing import Any, Self, TypedDict, TypeVar
 
 import pulumi
 
 from pushpools.components.config import PoolConfig, PoolType
-from pushpools.components.pool_args import ArgsSpec, validate_args
+from pushpools.components.config.pool_types import KIND_OF_CLOUD, Cloud
+from pushpools.components.pool_args import PoolArgs, validate_args
 
 SettingsT = TypeVar("SettingsT")
 ResourceT = TypeVar("ResourceT", bound=pulumi.Resource)
@@ -59,7 +60,18 @@ class CredentialsBlockPayload(TypedDict):
 
 
 class PoolComponent(pulumi.ComponentResource):
-    """Base of the per-cloud components: a pool's infrastructure and what Prefect needs of it."""
+    """Base of the per-cloud components: a pool's infrastructure and what Prefect needs of it.
+
+    A component is made from its args (`EcsPushPool(name, args)`: checked here, naming each
+    bad argument, before anything is declared) or from a pool of an already validated stack
+    config (`EcsPushPool.from_config(pool, labels)`: what the stack program does, with no
+    second validation). Both build the same resources in `_declare`.
+    """
+
+    RESOURCE_TYPE = ""
+    """The component's type token, part of every child's URN: never changes."""
+    CLOUD = Cloud.GCP
+    """The pool kind (its row in the registry)."""
 
     work_pool_name: pulumi.Output[str]
     """The work pool's name in Prefect (the component's name)."""
@@ -75,28 +87,49 @@ class PoolComponent(pulumi.ComponentResource):
     image_reference: pulumi.Output[str] | None
     """What a deployment's `image` looks like in that registry, with placeholders."""
 
-    def __init__(
-        self,
-        type_token: str,
-        name: str,
-        spec: ArgsSpec,
-        args: Mapping[str, Any],
-        opts: pulumi.ResourceOptions | None,
-    ) -> None:
+    def __init__(self, name: str, args: Any, opts: pulumi.ResourceOptions | None = None) -> None:
         # Checked before the component itself is registered: bad args declare nothing.
-        self._pool, self._labels = validate_args(spec, name, args)
+        kind = KIND_OF_CLOUD[self.CLOUD]
+        self._build(validate_args(kind, type(self).__name__, name, args), opts)
+
+    @classmethod
+    def from_config(
+        cls,
+        pool: PoolConfig,
+        labels: Mapping[str, str] | None = None,
+        secrets: Mapping[str, Any] | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> Self:
+        """The component of a pool of a validated stack config, and the stack's labels.
+        `secrets`: the kind's secret args (Modal's token), as Pulumi secrets."""
+        if pool.kind.cloud is not cls.CLOUD:
+            raise TypeError(f"{cls.__name__} cannot build a {pool.type.value} pool")
+        component = cls.__new__(cls)
+        component._build(PoolArgs(pool, dict(labels or {}), {}, dict(secrets or {})), opts)
+        return component
+
+    def _build(self, args: PoolArgs, opts: pulumi.ResourceOptions | None) -> None:
+        self._pool = args.pool
+        self._labels = args.labels
+        self._args = args
+        type_token = self.RESOURCE_TYPE
         if _SERVED.get():
             # The host serves the package's tokens (`pushpools:index:<Class>`): the URN
             # of a component made from another language matches its schema. Python
             # programs keep the per-cloud tokens their stacks already record.
             type_token = f"{PACKAGE}:index:{type(self).__name__}"
-        super().__init__(type_token, name, {}, opts)
+        super().__init__(type_token, self._pool.name, {}, opts)
         self.block_to_register: CredentialsBlock | None = None
         """The block for the Prefect registration (plain Python; None: the pool needs none)."""
         self.grants: list[pulumi.Resource] = []
         """Every grant of the pool (bindings, attachments, role assignments, capacity
         providers): its Prefect objects wait for all of them, so that a failed grant stops
         registration and Prefect never points at an identity that cannot act yet."""
+        self._declare()
+
+    def _declare(self) -> None:
+        """Declare the pool's resources, then `_finish`."""
+        raise NotImplementedError
 
     @property
     def pool_name(self) -> str:
@@ -108,9 +141,23 @@ class PoolComponent(pulumi.ComponentResource):
 
     @property
     def pool_config(self) -> PoolConfig:
-        """The validated settings (an Output-valued arg holds a stand-in here: read those
-        from the args)."""
+        """The validated settings (an Output-valued arg holds a stand-in here: `_value`
+        gives the real one)."""
         return self._pool
+
+    def _value(self, *path: str) -> Any:
+        """A setting of the pool's section: the Output it was given as an arg, or its
+        validated value."""
+        if path in self._args.outputs:
+            return self._args.outputs[path]
+        value: Any = getattr(self._pool, self._pool.kind.cloud.value)
+        for part in path:
+            value = getattr(value, part)
+        return value
+
+    def _secret(self, arg: str) -> pulumi.Output[Any]:
+        """A secret arg (Modal's token), always a Pulumi secret."""
+        return pulumi.Output.secret(self._args.secrets[arg])
 
     def _granted(self, grant: ResourceT) -> ResourceT:
         """Record a grant the pool's Prefect objects must wait for."""

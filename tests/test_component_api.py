@@ -8,6 +8,7 @@ Prefect needs, the block payload as a secret.
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Callable
 from typing import Any
 
@@ -16,7 +17,8 @@ import pytest
 from harness import inputs, run_pools
 
 from pushpools.components.config.base import field_model
-from pushpools.components.pool_args import ComponentArgsError
+from pushpools.components.config.pool_types import KINDS, PoolKind
+from pushpools.components.pool_args import ComponentArgsError, nested_model, pool_level_args
 from pushpools_tools.engine import ProgramRun, is_secret, reveal, run_program
 
 PROJECT = "acme-data-dev"
@@ -129,7 +131,7 @@ def test_the_naming_arg_gives_the_helpers_names_and_a_name_given_wins() -> None:
 
     def program() -> None:
         CloudRunPushPool(
-            "ml", {"project": PROJECT, "naming": Naming.HELPER, "repository_name": "flows"}
+            "ml", {"project": PROJECT, "naming": Naming.HELPER, "names": {"repository": "flows"}}
         )
 
     declared = run(program)
@@ -165,13 +167,13 @@ def test_bad_args_are_refused_by_argument_name_before_anything_is_declared() -> 
             {
                 "project": PROJECT,
                 "region": "europe-west99",
-                "repository_name": "Bad_Repo",
+                "names": {"repository": "Bad_Repo"},
             },
         )
     )
     text = "\n".join(problems)
     assert "args.region: 'europe-west99' is not a Cloud Run region (did you mean" in text
-    assert "args.repository_name: 'Bad_Repo' is not a valid Artifact Registry" in text
+    assert "args.names.repository: 'Bad_Repo' is not a valid Artifact Registry" in text
     assert "pushpools:" not in text  # component users have no stack config keys
 
     problems = refused(
@@ -186,8 +188,9 @@ def test_a_missing_required_arg_and_an_unknown_arg_are_named() -> None:
     problems = refused(
         lambda: CloudRunPushPool("ml", {"regoin": "europe-west1"})  # type: ignore[typeddict-item]
     )
-    assert problems[0].startswith("args.regoin: unknown argument; allowed: ")
-    assert "region" in problems[0]
+    unknown = [p for p in problems if p.startswith("args.regoin: unknown argument; allowed: ")]
+    assert len(unknown) == 1
+    assert "region" in unknown[0]
 
     problems = refused(lambda: CloudRunPushPool("ml", {"region": "europe-west1"}))  # type: ignore[typeddict-item]
     assert problems == ["args.project: required, but not set"]
@@ -207,10 +210,10 @@ def test_an_output_where_a_plain_value_decides_names_is_refused() -> None:
     problems = refused(
         lambda: CloudRunPushPool(
             "ml",
-            {"project": PROJECT, "repository_name": pulumi.Output.from_input("images")},  # type: ignore[typeddict-item]
+            {"project": PROJECT, "names": {"repository": pulumi.Output.from_input("images")}},  # type: ignore[typeddict-item]
         )
     )
-    assert problems[0].startswith("args.repository_name: an Output is not allowed here")
+    assert problems[0].startswith("args.names.repository: an Output is not allowed here")
 
 
 def test_ecs_in_a_vpc_made_elsewhere_creates_no_network_and_uses_those_subnets() -> None:
@@ -223,8 +226,7 @@ def test_ecs_in_a_vpc_made_elsewhere_creates_no_network_and_uses_those_subnets()
             "etl",
             {
                 "region": "eu-west-1",
-                "vpc_id": vpc_id,
-                "subnet_ids": subnets,
+                "network": {"vpc_id": vpc_id, "subnet_ids": subnets},
                 "launch_type": LaunchType.FARGATE_SPOT,
                 "task_role": {"managed_policy_arns": ["arn:aws:iam::aws:policy/ReadOnlyAccess"]},
             },
@@ -262,43 +264,63 @@ def test_modal_takes_its_token_as_args_and_keeps_it_secret() -> None:
     assert outputs["template_defaults"] == {"env": {"A": "1"}}
 
 
-def _config_keys(model: Any, prefix: str = "") -> set[str]:
-    """Every leaf key of a settings model, dotted (`names.repository`)."""
-    from pushpools.components.config.base import ConfigModel
-
+def _model_keys(model: Any, prefix: str = "") -> set[str]:
+    """Every key of a settings model, nested ones dotted (`names.repository`)."""
     keys = set()
     for name, field in model.model_fields.items():
-        nested = field_model(field)
-        if isinstance(nested, type) and issubclass(nested, ConfigModel):
-            keys |= {f"{prefix}{name}"} | _config_keys(nested, f"{prefix}{name}.")
-        else:
-            keys.add(f"{prefix}{name}")
+        keys.add(f"{prefix}{name}")
+        nested = nested_model(field.annotation)
+        if nested is not None:
+            keys |= _model_keys(nested, f"{prefix}{name}.")
     return keys
 
 
-@pytest.mark.parametrize("module", ["gcp", "aws", "azure", "modal", "managed"])
-def test_every_stack_config_key_of_a_pool_has_an_argument(module: str) -> None:
-    """A key the stack config accepts but no argument carries would be dropped silently
-    on its way into the component (args_from_config refuses it at run time; this says
-    which before any stack meets it)."""
+def _typed_dict_in(hint: Any) -> Any:
+    if typing.is_typeddict(hint):
+        return hint
+    for arg in typing.get_args(hint):
+        found = _typed_dict_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _args_keys(args_type: Any, prefix: str = "") -> set[str]:
+    """Every key of an args TypedDict, nested ones dotted."""
+    keys = set()
+    # The annotations as written (pulumi.Input names Output by a forward reference).
+    for name, hint in args_type.__annotations__.items():
+        keys.add(f"{prefix}{name}")
+        nested = _typed_dict_in(hint)
+        if nested is not None:
+            keys |= _args_keys(nested, f"{prefix}{name}.")
+    return keys
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=lambda k: k.cloud.value)
+def test_args_declare_exactly_the_keys_of_the_pools_settings(kind: PoolKind) -> None:
+    """A component's args are its pool's section of the stack config, key for key and
+    nested alike, plus the pool-level args its kind takes and its secret args: a setting
+    declared in the model and forgotten in the args (or the reverse) fails here."""
+    component = kind.component_class()
+    args_type = typing.get_type_hints(component.__init__)["args"]
+    settings = _model_keys(kind.settings_model()) - set(kind.secret_args.values())
+    expected = settings | set(pool_level_args(kind)) | set(kind.secret_args)
+    assert _args_keys(args_type) == expected
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=lambda k: k.cloud.value)
+def test_each_registry_row_is_complete(kind: PoolKind) -> None:
+    """One row per kind: its section is a field of the pool config, its component declares
+    its kind, its pool types are unique to it, and its provider mocks exist."""
     import importlib
 
     from pushpools.components.config.pool_types import POOL_KINDS
     from pushpools.components.config.stack import PoolConfig
 
-    spec = importlib.import_module(f"pushpools.components.{module}.pool").ARGS
-    cloud = POOL_KINDS[spec.default_type].cloud.value
-    settings_model = field_model(PoolConfig.model_fields[cloud])
-    pool_keys = {
-        k for k in PoolConfig.model_fields if k not in ("gcp", "aws", "azure", "modal", "managed")
-    }
-    every_key = pool_keys | {f"{cloud}.{k}" for k in _config_keys(settings_model)}
-    carried = set(spec.keys.values()) | spec.handled_by_the_stack
-    if "pool_type" not in spec.keys:
-        carried.add("type")  # a component of one pool type
-    uncovered = {
-        key
-        for key in every_key
-        if not any(key == c or key.startswith(f"{c}.") or c.startswith(f"{key}.") for c in carried)
-    }
-    assert uncovered == set()
+    assert kind.cloud.value in PoolConfig.model_fields
+    assert field_model(PoolConfig.model_fields[kind.cloud.value]) is kind.settings_model()
+    assert kind.component_class().CLOUD is kind.cloud
+    assert all(POOL_KINDS[t] is kind for t in kind.types)
+    for module in kind.provider_mocks.values():
+        assert importlib.import_module(module).RESOURCES

@@ -97,9 +97,23 @@ def test_choices_are_enums_in_the_schema(schema: dict[str, Any]) -> None:
     ]
     enum = schema["types"][scope["$ref"].removeprefix("#/types/")]
     assert [v["value"] for v in enum["enum"]] == ["runtime-account", "project"]
-    pool_type = schema["resources"]["pushpools:index:EcsPushPool"]["inputProperties"]["poolType"]
-    enum = schema["types"][pool_type["$ref"].removeprefix("#/types/")]
-    assert {v["value"] for v in enum["enum"]} == {"ecs:push", "ecs"}
+    launch = schema["resources"]["pushpools:index:EcsPushPool"]["inputProperties"]["launchType"]
+    enum = schema["types"][launch["$ref"].removeprefix("#/types/")]
+    assert {v["value"] for v in enum["enum"]} == {"FARGATE", "FARGATE_SPOT"}
+
+
+def test_nested_args_are_object_types_with_described_properties(schema: dict[str, Any]) -> None:
+    """`names`, `network`, `ecr`: the stack config's nesting, as object types of the schema."""
+    aws = schema["resources"]["pushpools:index:EcsPushPool"]["inputProperties"]
+    for arg, keys in {
+        "names": {"executionRole", "cluster", "repository", "securityGroup", "vpc"},
+        "network": {"vpcId", "subnetIds", "cidrBlock", "assignPublicIp"},
+        "ecr": {"immutableTags", "keepLastImages", "deleteImagesOnDestroy"},
+    }.items():
+        nested = schema["types"][aws[arg]["$ref"].removeprefix("#/types/")]
+        assert keys <= set(nested["properties"]), arg
+        for name, prop in nested["properties"].items():
+            assert len(prop.get("description", "")) > 10, f"{arg}.{name}"
 
 
 def test_args_from_other_resources_may_be_outputs_and_the_rest_are_plain(
@@ -107,10 +121,11 @@ def test_args_from_other_resources_may_be_outputs_and_the_rest_are_plain(
 ) -> None:
     gcp = schema["resources"]["pushpools:index:CloudRunPushPool"]["inputProperties"]
     assert "plain" not in gcp["project"]  # a project made elsewhere
-    assert gcp["repositoryName"]["plain"] is True  # checked before anything is created
+    assert gcp["region"]["plain"] is True  # checked before anything is created
     aws = schema["resources"]["pushpools:index:EcsPushPool"]["inputProperties"]
-    assert "plain" not in aws["vpcId"]
-    assert "plain" not in aws["subnetIds"]
+    network = schema["types"][aws["network"]["$ref"].removeprefix("#/types/")]
+    assert "plain" not in network["properties"]["vpcId"]
+    assert "plain" not in network["properties"]["subnetIds"]
 
 
 @pytest.fixture(scope="module")

@@ -130,3 +130,33 @@ def test_every_grant_of_a_pool_is_waited_for(run: ProgramRun) -> None:
 def test_a_pool_waits_only_for_its_own_grants(run: ProgramRun) -> None:
     others = {run.one(t, n).urn for p in ("ecs", "aci") for t, n in GRANTS[p]}
     assert not others & _direct_and_transitive(run, run.one(WORK_POOL, "run-work-pool").urn)
+
+
+def test_a_users_program_registers_after_the_grants_too() -> None:
+    """The library path: a program that builds a pool component and registers it with
+    `PoolRegistration` gets the same order as the stack program (one wiring path)."""
+    import pulumi
+
+    from pushpools.components.gcp.pool import CloudRunPushPool
+    from pushpools.components.prefect.registration import PoolRegistration
+    from pushpools_tools.engine import run_program
+
+    def program() -> None:
+        pool = CloudRunPushPool(
+            "run", {"project": "acme-data-dev", "runtime_roles": ["roles/bigquery.jobUser"]}
+        )
+        PoolRegistration(
+            "run", {"api_url": CLOUD, "api_key": pulumi.Output.secret("pnu_test"), "pool": pool}
+        )
+
+    run = run_program(program, project="mine", stack="dev", config={}, secret_keys=[])
+    grants = {
+        run.one(type_, name).urn
+        for type_, name in GRANTS["run"]
+        if not name.startswith("run-act-as-etl")
+    }
+    block = run.one(BLOCK, "run-credentials-block")
+    work_pool = run.one(WORK_POOL, "run-work-pool")
+    assert grants
+    assert grants <= set(block.dependencies)
+    assert grants <= set(work_pool.dependencies)

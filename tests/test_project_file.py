@@ -5,8 +5,8 @@ from __future__ import annotations
 import yaml
 from harness import PROJECT_DIR
 
-from pushpools.components.config.loader import SECRET_KEYS
 from pushpools.components.config.stack import StackConfig
+from pushpools.components.loader import SECRET_KEYS
 
 PROJECT = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())
 

@@ -10,7 +10,6 @@ providers, an image lifecycle policy, and a security group the template actually
 import ipaddress
 import json
 from dataclasses import dataclass
-from enum import Enum
 from typing import Any, NotRequired, TypedDict
 
 import pulumi
@@ -25,10 +24,9 @@ from pushpools.components.aws.ecs_policies import (
     prefect_policy,
     task_trust_policy,
 )
-from pushpools.components.aws.settings import EcsSettings
-from pushpools.components.config import PoolType
+from pushpools.components.aws.settings import ContainerInsights, EcsSettings, LaunchType
+from pushpools.components.config import Cloud, PoolType
 from pushpools.components.naming import Naming
-from pushpools.components.pool_args import ArgsSpec
 from pushpools.components.pool_component import PoolComponent
 from pushpools.components.tagging import resource_labels, slug
 
@@ -51,153 +49,72 @@ def task_family_prefix(pool_name: str) -> str:
     return f"prefect_{pool_name}_"
 
 
-class EcsPoolType(Enum):
-    """The work-pool types an ECS pool can have."""
+class EcsNamesArgs(TypedDict):
+    """Physical names (`names` of the `aws` section)."""
 
-    ECS_PUSH = "ecs:push"
-    """Prefect Cloud pushes flow runs to ECS tasks."""
-    ECS = "ecs"
-    """A worker you run submits flow runs (self-hosted Prefect servers know no push pools)."""
-
-
-class ContainerInsights(Enum):
-    """CloudWatch Container Insights for the cluster."""
-
-    DISABLED = "disabled"
-    ENABLED = "enabled"
-    ENHANCED = "enhanced"
+    execution_role: NotRequired[str]
+    task_role: NotRequired[str]
+    user: NotRequired[str]
+    policy: NotRequired[str]
+    cluster: NotRequired[str]
+    repository: NotRequired[str]
+    security_group: NotRequired[str]
+    log_group: NotRequired[str]
+    vpc: NotRequired[str]
 
 
-class LaunchType(Enum):
-    """How the tasks run by default."""
+class EcsNetworkArgs(TypedDict):
+    """Where the tasks run (`network` of the `aws` section)."""
 
-    FARGATE = "FARGATE"
-    FARGATE_SPOT = "FARGATE_SPOT"
+    vpc_id: NotRequired[pulumi.Input[str]]
+    subnet_ids: NotRequired[pulumi.Input[list[str]]]
+    cidr_block: NotRequired[str]
+    assign_public_ip: NotRequired[bool]
 
 
 class EcsTaskRoleArgs(TypedDict):
-    """A role for the flow code itself."""
+    """A role for the flow code itself (`task_role` of the `aws` section)."""
 
     managed_policy_arns: NotRequired[list[str]]
-    """Managed policies the flow code needs, e.g. arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess."""
+
+
+class EcrArgs(TypedDict):
+    """The image repository (`ecr` of the `aws` section)."""
+
+    immutable_tags: NotRequired[bool]
+    keep_last_images: NotRequired[int]
+    delete_images_on_destroy: NotRequired[bool]
 
 
 class EcsPushPoolArgs(TypedDict):
-    """The arguments of an ECS pool; each is the stack-config key named in brackets."""
+    """The `aws` section of an ECS pool in the stack config, with the same keys (each
+    described by `EcsSettings`), and the pool-level `type`, `naming`,
+    `credentials_block_name` and `labels`."""
 
     region: str
-    """Region of the cluster, registry, logs and network [aws.region]."""
-    pool_type: NotRequired[EcsPoolType]
-    """The work pool's type [type]; default ecs:push."""
-    credentials_block_name: NotRequired[str]
-    """Name of the credentials block [credentials_block_name]; default
-    `<name>-aws-credentials`, as Prefect's helper names it."""
-    naming: NotRequired[Naming]
-    """How unset physical names are made [naming]: `derived` from the pool's name (the
-    default; the `default` of each name below) or `helper`, the fixed names Prefect's
-    `--provision-infra` uses (the name after "helper:")."""
-    execution_role_name: NotRequired[str]
-    """IAM role the ECS agent pulls images and writes logs as [aws.names.execution_role];
-    default `<name>-execution-role` (helper: PrefectEcsTaskExecutionRole)."""
-    task_role_name: NotRequired[str]
-    """IAM role the flow code runs as, made only with `task_role` [aws.names.task_role];
-    default `<name>-task-role` (helper: PrefectEcsTaskRole)."""
-    user_name: NotRequired[str]
-    """IAM user Prefect acts as [aws.names.user]; default `<name>-prefect` (helper:
-    prefect-ecs-user)."""
-    policy_name: NotRequired[str]
-    """IAM policy holding what Prefect may do [aws.names.policy]; default
-    `<name>-prefect-policy` (helper: prefect-ecs-policy)."""
-    cluster_name: NotRequired[str]
-    """ECS cluster [aws.names.cluster]; default `<name>-cluster` (helper:
-    prefect-ecs-cluster)."""
-    repository_name: NotRequired[str]
-    """ECR repository for flow images [aws.names.repository]; default `<name>-flows`
-    (helper: prefect-flows)."""
-    security_group_name: NotRequired[str]
-    """Security group of the tasks [aws.names.security_group]; default `<name>-tasks`
-    (helper: prefect-ecs-security-group)."""
-    log_group_name: NotRequired[str]
-    """CloudWatch log group of the tasks [aws.names.log_group]; default `/ecs/<cluster>`."""
-    vpc_name: NotRequired[str]
-    """`Name` tag of a VPC the pool creates [aws.names.vpc]; default `<name>-vpc` (helper:
-    prefect-ecs-vpc)."""
-    vpc_id: NotRequired[pulumi.Input[str]]
-    """An existing VPC to run the tasks in [aws.network.vpc_id]; default: a new VPC. May
-    come from another resource."""
-    subnet_ids: NotRequired[pulumi.Input[list[str]]]
-    """Subnets of `vpc_id` the tasks run in, required with it [aws.network.subnet_ids]. May
-    come from another resource."""
-    vpc_cidr_block: NotRequired[str]
-    """CIDR of a new VPC [aws.network.cidr_block]; default 10.0.0.0/16."""
-    assign_public_ip: NotRequired[bool]
-    """Give tasks a public IP [aws.network.assign_public_ip]; default true."""
+    names: NotRequired[EcsNamesArgs]
+    network: NotRequired[EcsNetworkArgs]
     log_retention_days: NotRequired[int]
-    """Days CloudWatch keeps the tasks' logs [aws.log_retention_days]; default 30."""
     container_insights: NotRequired[ContainerInsights]
-    """CloudWatch Container Insights [aws.container_insights]; default disabled."""
     launch_type: NotRequired[LaunchType]
-    """The template's default launch type [aws.launch_type]; default FARGATE."""
     task_role: NotRequired[EcsTaskRoleArgs]
-    """Create a role for the flow code [aws.task_role]; default: none."""
-    ecr_immutable_tags: NotRequired[bool]
-    """Refuse to overwrite a pushed image tag [aws.ecr.immutable_tags]; default false."""
-    ecr_keep_last_images: NotRequired[int]
-    """Expire all but the newest this many images [aws.ecr.keep_last_images]; default 100."""
-    ecr_delete_images_on_destroy: NotRequired[bool]
-    """Let `pulumi destroy` delete the repository with its images; default false: the
-    repository is protected [aws.ecr.delete_images_on_destroy]."""
+    ecr: NotRequired[EcrArgs]
     attach_ecs_full_access: NotRequired[bool]
-    """Also attach the broad AmazonECS_FullAccess to Prefect's user
-    [aws.attach_ecs_full_access]; default false."""
     existing_user_name: NotRequired[str]
-    """Act as this existing IAM user instead of creating one [aws.existing_user_name]."""
     key_generation: NotRequired[int]
-    """Bump to rotate the access key [aws.key_generation]; default 1."""
+    type: NotRequired[PoolType]
+    naming: NotRequired[Naming]
+    credentials_block_name: NotRequired[str]
     labels: NotRequired[dict[str, str]]
-    """Tags for every resource, besides managed-by and prefect-work-pool [labels]."""
-
-
-ARGS = ArgsSpec(
-    component="EcsPushPool",
-    default_type=PoolType.ECS_PUSH,
-    keys={
-        "region": "aws.region",
-        "pool_type": "type",
-        "credentials_block_name": "credentials_block_name",
-        "naming": "naming",
-        "execution_role_name": "aws.names.execution_role",
-        "task_role_name": "aws.names.task_role",
-        "user_name": "aws.names.user",
-        "policy_name": "aws.names.policy",
-        "cluster_name": "aws.names.cluster",
-        "repository_name": "aws.names.repository",
-        "security_group_name": "aws.names.security_group",
-        "log_group_name": "aws.names.log_group",
-        "vpc_name": "aws.names.vpc",
-        "vpc_id": "aws.network.vpc_id",
-        "subnet_ids": "aws.network.subnet_ids",
-        "vpc_cidr_block": "aws.network.cidr_block",
-        "assign_public_ip": "aws.network.assign_public_ip",
-        "log_retention_days": "aws.log_retention_days",
-        "container_insights": "aws.container_insights",
-        "launch_type": "aws.launch_type",
-        "task_role": "aws.task_role",
-        "ecr_immutable_tags": "aws.ecr.immutable_tags",
-        "ecr_keep_last_images": "aws.ecr.keep_last_images",
-        "ecr_delete_images_on_destroy": "aws.ecr.delete_images_on_destroy",
-        "attach_ecs_full_access": "aws.attach_ecs_full_access",
-        "existing_user_name": "aws.existing_user_name",
-        "key_generation": "aws.key_generation",
-    },
-    stand_ins={"vpc_id": "vpc-00000000", "subnet_ids": ["subnet-00000000"]},
-)
 
 
 class EcsPushPool(PoolComponent):
     """The AWS side of one ECS work pool: an IAM user for Prefect with a policy narrowed to
     this pool (its key in the credentials block), a cluster, roles, logs, an image
     repository and the tasks' network."""
+
+    RESOURCE_TYPE = "pushpools:aws:EcsPushPool"
+    CLOUD = Cloud.AWS
 
     execution_role_arn: pulumi.Output[str]
     """The role the ECS agent pulls images and writes logs as."""
@@ -214,7 +131,10 @@ class EcsPushPool(PoolComponent):
         args: EcsPushPoolArgs,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__("pushpools:aws:EcsPushPool", name, ARGS, args, opts)
+        super().__init__(name, args, opts)
+
+    def _declare(self) -> None:
+        name = self.pool_name
         aws = self._cloud_settings(EcsSettings)
         region = aws.region
         tags = resource_labels(self._labels, name)
@@ -308,8 +228,8 @@ class EcsPushPool(PoolComponent):
         # An existing VPC and its subnets may be other resources' outputs: from the args.
         network = (
             _Network(
-                vpc_id=pulumi.Output.from_input(args.get("vpc_id", "")),
-                subnet_ids=pulumi.Output.from_input(args.get("subnet_ids", [])),
+                vpc_id=pulumi.Output.from_input(self._value("network", "vpc_id")),
+                subnet_ids=pulumi.Output.from_input(self._value("network", "subnet_ids")),
             )
             if aws.network.vpc_id is not None
             else _new_network(name, aws, tags, self)

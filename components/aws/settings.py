@@ -6,10 +6,11 @@ import ipaddress
 import re
 from difflib import get_close_matches
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from pushpools.components.config.base import ConfigModel, refuse_repeats
+from pushpools.components.config.base import ConfigModel, FromAnotherResource, refuse_repeats
 from pushpools.components.naming import NameRule, Naming, fill_names
 from pushpools.components.tagging import slug
 
@@ -241,11 +242,11 @@ class EcsNames(ConfigModel):
 class EcsNetwork(ConfigModel):
     """Where the tasks run: an existing VPC and subnets, or a new VPC (the default)."""
 
-    vpc_id: str | None = Field(
+    vpc_id: Annotated[str | None, FromAnotherResource("vpc-00000000")] = Field(
         default=None,
         description="An existing VPC; pushpools then creates only the security group in it.",
     )
-    subnet_ids: list[str] = Field(
+    subnet_ids: Annotated[list[str], FromAnotherResource(["subnet-00000000"])] = Field(
         default=[],
         validate_default=True,
         description="Subnets of `vpc_id` the tasks run in (required with `vpc_id`).",
@@ -400,7 +401,13 @@ class EcsSettings(ConfigModel):
     region: str = Field(
         description="Region of the cluster, registry, logs and network (IAM is global).",
     )
-    names: EcsNames = Field(default=EcsNames(), description="Physical names.")
+    names: EcsNames = Field(
+        default=EcsNames(),
+        description=(
+            "Physical names; unset ones are derived from the pool's name (`naming: derived`) "
+            "or are the names Prefect's helper gives (`naming: helper`)."
+        ),
+    )
     network: EcsNetwork = Field(
         default=EcsNetwork(), description="Where the tasks run; default: a new VPC."
     )

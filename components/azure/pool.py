@@ -13,7 +13,6 @@ documents the `az provider register` step.
 
 import hashlib
 import uuid
-from enum import Enum
 from typing import Any, NotRequired, TypedDict
 
 import pulumi
@@ -28,11 +27,10 @@ from pulumi_azure_native import (
     resources,
 )
 
-from pushpools.components.azure.settings import AciSettings
-from pushpools.components.config import PoolType
+from pushpools.components.azure.settings import AciRole, AciSettings
+from pushpools.components.config import Cloud, PoolType
 from pushpools.components.naming import Naming
 from pushpools.components.pause import Pause
-from pushpools.components.pool_args import ArgsSpec
 from pushpools.components.pool_component import PoolComponent
 from pushpools.components.tagging import resource_labels
 
@@ -63,91 +61,32 @@ _PUSHPOOLS_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://pushpools.invalid
 ROLE_REPLICATION_SECONDS = 60
 
 
-class AciPoolType(Enum):
-    """The work-pool types an Azure Container Instances pool can have."""
+class AciNamesArgs(TypedDict):
+    """Physical names (`names` of the `azure` section)."""
 
-    AZURE_CONTAINER_INSTANCE_PUSH = "azure-container-instance:push"
-    """Prefect Cloud pushes flow runs to container groups."""
-    AZURE_CONTAINER_INSTANCE = "azure-container-instance"
-    """A worker you run submits flow runs (self-hosted Prefect servers know no push pools)."""
-
-
-class AciRole(Enum):
-    """What Prefect's app may do in the resource group."""
-
-    CONTRIBUTOR = "contributor"
-    """Built-in Contributor, as Prefect's helper grants."""
-    LEAST_PRIVILEGE = "least-privilege"
-    """A custom role limited to what the ACI push worker does."""
+    resource_group: NotRequired[str]
+    app_registration: NotRequired[str]
+    identity: NotRequired[str]
+    registry: NotRequired[str]
 
 
 class AciPushPoolArgs(TypedDict):
-    """The arguments of an Azure Container Instances pool; each is the stack-config key
-    named in brackets."""
+    """The `azure` section of an Azure Container Instances pool in the stack config, with the
+    same keys (each described by `AciSettings`; `client_secret_expires_on` as YYYY-MM-DD),
+    and the pool-level `type`, `naming`, `credentials_block_name` and `labels`."""
 
     subscription_id: str
-    """Subscription of the pool's resources [azure.subscription_id]."""
     client_secret_expires_on: str
-    """Day (YYYY-MM-DD, 00:00 UTC) the client secret stops working, at most 730 days ahead
-    [azure.client_secret_expires_on]. A new date replaces the secret."""
     location: NotRequired[str]
-    """Azure region [azure.location]; default eastus."""
-    pool_type: NotRequired[AciPoolType]
-    """The work pool's type [type]; default azure-container-instance:push."""
-    credentials_block_name: NotRequired[str]
-    """Name of the credentials block [credentials_block_name]; default
-    `<name>-push-pool-credentials`, as Prefect's helper names it."""
     existing_resource_group: NotRequired[str]
-    """Use this existing resource group instead of creating one
-    [azure.existing_resource_group]."""
-    naming: NotRequired[Naming]
-    """How unset physical names are made [naming]: `derived` from the pool's name (the
-    default; the `default` of each name below) or `helper`, the fixed names Prefect's
-    `--provision-infra` uses (the name after "helper:")."""
-    resource_group_name: NotRequired[str]
-    """Resource group to create [azure.names.resource_group]; default `<name>-rg` (helper:
-    prefect-aci-push-pool-rg)."""
-    app_registration_name: NotRequired[str]
-    """Display name of the app registration Prefect signs in as
-    [azure.names.app_registration]; default `<name>-prefect` (helper:
-    prefect-aci-push-pool-app)."""
-    identity_name: NotRequired[str]
-    """Managed identity the container groups pull images with [azure.names.identity];
-    default `<name>-acr-identity` (helper: prefect-acr-identity)."""
-    registry_name: NotRequired[str]
-    """Container registry, globally unique [azure.names.registry]; default the name without
-    dashes (helper: `prefect`) and a hash of subscription, resource group and pool."""
+    names: NotRequired[AciNamesArgs]
     secret_generation: NotRequired[int]
-    """Bump to rotate the client secret [azure.secret_generation]; default 1."""
     delete_images_on_destroy: NotRequired[bool]
-    """Let `pulumi destroy` delete the registry with its images; default false: the
-    registry is protected [azure.delete_images_on_destroy]."""
     role: NotRequired[AciRole]
-    """What Prefect's app may do in the resource group [azure.role]; default contributor."""
+    type: NotRequired[PoolType]
+    naming: NotRequired[Naming]
+    credentials_block_name: NotRequired[str]
     labels: NotRequired[dict[str, str]]
-    """Tags for every resource, besides managed-by and prefect-work-pool [labels]."""
-
-
-ARGS = ArgsSpec(
-    component="AciPushPool",
-    default_type=PoolType.AZURE_CONTAINER_INSTANCE_PUSH,
-    keys={
-        "subscription_id": "azure.subscription_id",
-        "client_secret_expires_on": "azure.client_secret_expires_on",
-        "location": "azure.location",
-        "pool_type": "type",
-        "credentials_block_name": "credentials_block_name",
-        "naming": "naming",
-        "existing_resource_group": "azure.existing_resource_group",
-        "resource_group_name": "azure.names.resource_group",
-        "app_registration_name": "azure.names.app_registration",
-        "identity_name": "azure.names.identity",
-        "registry_name": "azure.names.registry",
-        "secret_generation": "azure.secret_generation",
-        "role": "azure.role",
-        "delete_images_on_destroy": "azure.delete_images_on_destroy",
-    },
-)
 
 
 class AciPushPool(PoolComponent):
@@ -164,13 +103,19 @@ class AciPushPool(PoolComponent):
     resource_group_name: pulumi.Output[str]
     """The resource group the flow runs run in."""
 
+    RESOURCE_TYPE = "pushpools:azure:AciPushPool"
+    CLOUD = Cloud.AZURE
+
     def __init__(
         self,
         name: str,
         args: AciPushPoolArgs,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__("pushpools:azure:AciPushPool", name, ARGS, args, opts)
+        super().__init__(name, args, opts)
+
+    def _declare(self) -> None:
+        name = self.pool_name
         azure = self._cloud_settings(AciSettings)
         tags = resource_labels(self._labels, name)
         child = pulumi.ResourceOptions(parent=self)
@@ -313,7 +258,7 @@ class AciPushPool(PoolComponent):
         opts: pulumi.ResourceOptions,
     ) -> pulumi.Input[str]:
         """The role Prefect's app gets on the resource group."""
-        if azure.role == "contributor":
+        if azure.role is AciRole.CONTRIBUTOR:
             return _built_in_role(azure, CONTRIBUTOR_ROLE)
         role = authorization.RoleDefinition(
             f"{name}-aci-runner-role",

@@ -206,7 +206,13 @@ class AciSettings(ConfigModel):
             "by pushpools)."
         ),
     )
-    names: AciNames = Field(default=AciNames(), description="Physical names.")
+    names: AciNames = Field(
+        default=AciNames(),
+        description=(
+            "Physical names; unset ones are derived from the pool's name (`naming: derived`) "
+            "or are the names Prefect's helper gives (`naming: helper`)."
+        ),
+    )
     client_secret_expires_on: date = Field(
         description=(
             "Day (00:00 UTC) the client secret in the credentials block stops working. Required: "

@@ -1,7 +1,7 @@
-"""The stack config: one validated model, read from the `pushpools:` namespace."""
+"""The stack config: pure models of the `pushpools:` namespace (the loader that reads them
+from Pulumi is components/loader.py)."""
 
 from pushpools.components.config.errors import ConfigError
-from pushpools.components.config.loader import load_stack_config
 from pushpools.components.config.pool_types import Cloud, PoolKind, PoolType
 from pushpools.components.config.stack import PoolConfig, StackConfig
 
@@ -12,5 +12,4 @@ __all__ = [
     "PoolKind",
     "PoolType",
     "StackConfig",
-    "load_stack_config",
 ]

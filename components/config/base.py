@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -11,6 +10,8 @@ from pydantic import BaseModel, ConfigDict, GetCoreSchemaHandler, GetJsonSchemaH
 from pydantic.fields import FieldInfo
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import core_schema as cs
+
+from pushpools.components.config.pool_types import KIND_OF_CLOUD, Cloud
 
 
 class ConfigModel(BaseModel):
@@ -28,11 +29,10 @@ class LazySection:
     null or that model; its model's errors come out under the field, as a typed field's
     would."""
 
-    module: str
-    model: str
+    cloud: Cloud
 
     def load(self) -> type[ConfigModel]:
-        return getattr(importlib.import_module(self.module), self.model)
+        return KIND_OF_CLOUD[self.cloud].settings_model()
 
     def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> Any:
         return cs.nullable_schema(cs.no_info_plain_validator_function(self._validate))
@@ -45,6 +45,15 @@ class LazySection:
 
     def _validate(self, section: Any) -> ConfigModel:
         return self.load().model_validate(section)
+
+
+@dataclass(frozen=True)
+class FromAnotherResource:
+    """Field metadata: as a component arg, the value may be an Output of another resource (a
+    project or VPC made elsewhere); `stand_in` is a valid value that takes its place while the
+    other settings are checked, and the component uses the real one."""
+
+    stand_in: Any
 
 
 def field_model(field: FieldInfo) -> type[ConfigModel] | None:

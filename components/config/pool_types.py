@@ -1,9 +1,22 @@
-"""The work-pool types pushpools knows, and what each needs from Prefect and a cloud."""
+"""Every kind of pool pushpools knows, one row each: the registry.
+
+A row names everything that differs between kinds: the work-pool types, the settings model
+(the pool's section of the stack config), the component, the Prefect credentials block and
+the template variable that references it, the secret config keys it reads, and the offline
+engine's provider mocks. Modules are named, not imported: a stack imports only the rows it
+uses, and this module stays free of Pulumi and of every cloud SDK.
+
+Adding a kind of pool is a new folder under components/ (settings.py, pool.py) and one row
+here (and its section field on `PoolConfig`, which a test checks).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import importlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 
 class PoolType(StrEnum):
@@ -31,44 +44,114 @@ class Cloud(StrEnum):
     MANAGED = "managed"
 
 
+_COMPONENTS = "pushpools.components"
+_MOCKS = "pushpools_tools.provider_mocks"
+
+
 @dataclass(frozen=True)
 class PoolKind:
+    """One kind of pool: what it needs from Prefect and from a cloud."""
+
     cloud: Cloud
-    push: bool
+    types: tuple[PoolType, ...]
+    """Its work-pool types; the first is the component's default."""
+    settings: str
+    """`module:Class` of the settings model of its section (pure: no Pulumi)."""
+    component: str
+    """`module:Class` of its component."""
     block_type_slug: str | None
     """Type of the Prefect credentials block the pool's template points at; None: no block."""
     credentials_variable: str | None
     """The base-job-template variable that holds the block reference."""
     default_block_name: str
     """Default block name, as Prefect's own `--provision-infra` helper names it."""
+    creates_cloud_resources: bool = True
+    """Whether it creates named, labelled cloud resources. Kinds that create none take
+    neither `naming` nor `labels`, and their section may be left out (all defaults)."""
+    takes_labels: bool = True
+    """Whether its resources carry the stack's labels (Managed pools: their AWS role)."""
+    secret_args: Mapping[str, str] = field(default_factory=dict)
+    """Component argument -> the settings field that names the secret config key the stack
+    program reads it from (Modal's token)."""
+    provider_mocks: Mapping[str, str] = field(default_factory=dict)
+    """Provider package of a type token -> the offline engine's mock module for it."""
+
+    def settings_model(self) -> Any:
+        return _load(self.settings)
+
+    def component_class(self) -> Any:
+        return _load(self.component)
 
 
-_GCP = PoolKind(Cloud.GCP, True, "gcp-credentials", "credentials", "{pool}-push-pool-credentials")
-_AWS = PoolKind(Cloud.AWS, True, "aws-credentials", "aws_credentials", "{pool}-aws-credentials")
-_AZURE = PoolKind(
-    Cloud.AZURE,
-    True,
-    "azure-container-instance-credentials",
-    "aci_credentials",
-    "{pool}-push-pool-credentials",
-)
+def _load(reference: str) -> Any:
+    module, name = reference.split(":")
+    return getattr(importlib.import_module(module), name)
 
-POOL_KINDS: dict[PoolType, PoolKind] = {
-    PoolType.CLOUD_RUN_PUSH: _GCP,
-    PoolType.CLOUD_RUN_V2_PUSH: _GCP,
-    PoolType.CLOUD_RUN: PoolKind(**{**_GCP.__dict__, "push": False}),
-    PoolType.CLOUD_RUN_V2: PoolKind(**{**_GCP.__dict__, "push": False}),
-    PoolType.ECS_PUSH: _AWS,
-    PoolType.ECS: PoolKind(**{**_AWS.__dict__, "push": False}),
-    PoolType.AZURE_CONTAINER_INSTANCE_PUSH: _AZURE,
-    PoolType.AZURE_CONTAINER_INSTANCE: PoolKind(**{**_AZURE.__dict__, "push": False}),
-    PoolType.MODAL_PUSH: PoolKind(
-        Cloud.MODAL, True, "modal-credentials", "modal_credentials", "{pool}-modal-credentials"
+
+KINDS: tuple[PoolKind, ...] = (
+    PoolKind(
+        cloud=Cloud.GCP,
+        types=(
+            PoolType.CLOUD_RUN_PUSH,
+            PoolType.CLOUD_RUN_V2_PUSH,
+            PoolType.CLOUD_RUN,
+            PoolType.CLOUD_RUN_V2,
+        ),
+        settings=f"{_COMPONENTS}.gcp.settings:CloudRunSettings",
+        component=f"{_COMPONENTS}.gcp.pool:CloudRunPushPool",
+        block_type_slug="gcp-credentials",
+        credentials_variable="credentials",
+        default_block_name="{pool}-push-pool-credentials",
+        provider_mocks={"gcp": f"{_MOCKS}.gcp"},
     ),
-    PoolType.PREFECT_MANAGED: PoolKind(Cloud.MANAGED, True, None, None, ""),
-}
-
-SUPPORTED_CLOUDS: frozenset[Cloud] = frozenset(
-    {Cloud.GCP, Cloud.AWS, Cloud.AZURE, Cloud.MODAL, Cloud.MANAGED}
+    PoolKind(
+        cloud=Cloud.AWS,
+        types=(PoolType.ECS_PUSH, PoolType.ECS),
+        settings=f"{_COMPONENTS}.aws.settings:EcsSettings",
+        component=f"{_COMPONENTS}.aws.pool:EcsPushPool",
+        block_type_slug="aws-credentials",
+        credentials_variable="aws_credentials",
+        default_block_name="{pool}-aws-credentials",
+        provider_mocks={"aws": f"{_MOCKS}.aws"},
+    ),
+    PoolKind(
+        cloud=Cloud.AZURE,
+        types=(PoolType.AZURE_CONTAINER_INSTANCE_PUSH, PoolType.AZURE_CONTAINER_INSTANCE),
+        settings=f"{_COMPONENTS}.azure.settings:AciSettings",
+        component=f"{_COMPONENTS}.azure.pool:AciPushPool",
+        block_type_slug="azure-container-instance-credentials",
+        credentials_variable="aci_credentials",
+        default_block_name="{pool}-push-pool-credentials",
+        provider_mocks={"azure-native": f"{_MOCKS}.azure", "azuread": f"{_MOCKS}.azuread"},
+    ),
+    PoolKind(
+        cloud=Cloud.MODAL,
+        types=(PoolType.MODAL_PUSH,),
+        settings=f"{_COMPONENTS}.modal.settings:ModalSettings",
+        component=f"{_COMPONENTS}.modal.pool:ModalPushPool",
+        block_type_slug="modal-credentials",
+        credentials_variable="modal_credentials",
+        default_block_name="{pool}-modal-credentials",
+        creates_cloud_resources=False,
+        takes_labels=False,
+        secret_args={"token_id": "token_id_key", "token_secret": "token_secret_key"},
+    ),
+    PoolKind(
+        cloud=Cloud.MANAGED,
+        types=(PoolType.PREFECT_MANAGED,),
+        settings=f"{_COMPONENTS}.managed.settings:ManagedSettings",
+        component=f"{_COMPONENTS}.managed.pool:ManagedPool",
+        block_type_slug=None,
+        credentials_variable=None,
+        default_block_name="",
+        creates_cloud_resources=False,
+        # Its optional keyless AWS access (an IAM role Prefect Cloud assumes).
+        provider_mocks={"aws": f"{_MOCKS}.aws"},
+    ),
 )
+
+POOL_KINDS: dict[PoolType, PoolKind] = {t: kind for kind in KINDS for t in kind.types}
+KIND_OF_CLOUD: dict[Cloud, PoolKind] = {kind.cloud: kind for kind in KINDS}
+
+SUPPORTED_CLOUDS: frozenset[Cloud] = frozenset(KIND_OF_CLOUD)
 """Clouds with a component in this version; other pool types are refused, never ignored."""

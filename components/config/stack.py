@@ -11,6 +11,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pushpools.components.config.base import ConfigModel, LazySection
 from pushpools.components.config.errors import a_or_an
 from pushpools.components.config.pool_types import (
+    KINDS,
     POOL_KINDS,
     SUPPORTED_CLOUDS,
     Cloud,
@@ -34,16 +35,15 @@ _AWS_TAG_VALUE = re.compile(r"^[\w\s.:/=+\-@]{0,256}$")
 # Azure tags: names up to 512 characters without < > % & \ ? /, values up to 256.
 _AZURE_TAG_NAME = re.compile(r"^[^<>%&\\?/]{1,512}$")
 _AZURE_TAG_VALUE_MAX = 256
-# Each cloud's section is validated by its settings model, imported only for a pool of
-# that cloud (see LazySection). Components read the sections as these models.
-_COMPONENTS = "pushpools.components"
-GcpSection = Annotated[Any, LazySection(f"{_COMPONENTS}.gcp.settings", "CloudRunSettings")]
-AwsSection = Annotated[Any, LazySection(f"{_COMPONENTS}.aws.settings", "EcsSettings")]
-AzureSection = Annotated[Any, LazySection(f"{_COMPONENTS}.azure.settings", "AciSettings")]
-ModalSection = Annotated[Any, LazySection(f"{_COMPONENTS}.modal.settings", "ModalSettings")]
-ManagedSection = Annotated[Any, LazySection(f"{_COMPONENTS}.managed.settings", "ManagedSettings")]
-# Clouds whose settings all have defaults: their section may be left out.
-_OPTIONAL_SECTIONS = frozenset({Cloud.MODAL, Cloud.MANAGED})
+# Each cloud's section is validated by its settings model (its registry row), imported only
+# for a pool of that cloud (see LazySection). Components read the sections as these models.
+GcpSection = Annotated[Any, LazySection(Cloud.GCP)]
+AwsSection = Annotated[Any, LazySection(Cloud.AWS)]
+AzureSection = Annotated[Any, LazySection(Cloud.AZURE)]
+ModalSection = Annotated[Any, LazySection(Cloud.MODAL)]
+ManagedSection = Annotated[Any, LazySection(Cloud.MANAGED)]
+# Kinds that create no named resource: every setting has a default, the section may be left out.
+_OPTIONAL_SECTIONS = frozenset(k.cloud for k in KINDS if not k.creates_cloud_resources)
 
 
 class PoolConfig(ConfigModel):

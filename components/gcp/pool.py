@@ -8,16 +8,14 @@ labels, and a key that rotates.
 
 import base64
 import json
-from enum import Enum
 from typing import Any, NotRequired, TypedDict
 
 import pulumi
 from pulumi_gcp import artifactregistry, projects, serviceaccount
 
-from pushpools.components.config import PoolType
-from pushpools.components.gcp.settings import CloudRunSettings
+from pushpools.components.config import Cloud, PoolType
+from pushpools.components.gcp.settings import CloudRunSettings, ServiceAccountUserScope
 from pushpools.components.naming import Naming
-from pushpools.components.pool_args import ArgsSpec
 from pushpools.components.pool_component import PoolComponent
 from pushpools.components.tagging import resource_labels, slug
 
@@ -27,101 +25,33 @@ PREFECT_ROLE = "roles/run.developer"
 ACT_AS_ROLE = "roles/iam.serviceAccountUser"
 
 
-class CloudRunPoolType(Enum):
-    """The work-pool types a Cloud Run pool can have."""
+class CloudRunNamesArgs(TypedDict):
+    """Physical names (`names` of the `gcp` section)."""
 
-    CLOUD_RUN_PUSH = "cloud-run:push"
-    """Prefect Cloud pushes flow runs to Cloud Run jobs (v1 API)."""
-    CLOUD_RUN_V2_PUSH = "cloud-run-v2:push"
-    """Prefect Cloud pushes flow runs to Cloud Run jobs (v2 API)."""
-    CLOUD_RUN = "cloud-run"
-    """A worker you run submits flow runs (self-hosted Prefect servers know no push pools)."""
-    CLOUD_RUN_V2 = "cloud-run-v2"
-    """A worker you run submits flow runs, through the v2 API."""
-
-
-class ServiceAccountUserScope(Enum):
-    """Where Prefect's account may act as another account (`iam.serviceAccountUser`)."""
-
-    RUNTIME_ACCOUNT = "runtime-account"
-    """Only on the pool's runtime account (least privilege)."""
-    PROJECT = "project"
-    """On every service account of the project, as Prefect's helper grants it."""
+    service_account: NotRequired[str]
+    runtime_service_account: NotRequired[str]
+    repository: NotRequired[str]
 
 
 class CloudRunPushPoolArgs(TypedDict):
-    """The arguments of a Cloud Run pool; each is the stack-config key named in brackets."""
+    """The `gcp` section of a Cloud Run pool in the stack config, with the same keys (each
+    described by `CloudRunSettings`), and the pool-level `type`, `naming`,
+    `credentials_block_name` and `labels`."""
 
     project: pulumi.Input[str]
-    """GCP project ID that hosts the jobs, registry and service accounts [gcp.project]. May
-    come from another resource."""
     region: NotRequired[str]
-    """Region of the Cloud Run jobs and of the image repository [gcp.region]; default
-    us-central1."""
-    pool_type: NotRequired[CloudRunPoolType]
-    """The work pool's type [type]; default cloud-run:push."""
-    credentials_block_name: NotRequired[str]
-    """Name of the credentials block [credentials_block_name]; default
-    `<name>-push-pool-credentials`, as Prefect's helper names it."""
-    naming: NotRequired[Naming]
-    """How unset physical names are made [naming]: `derived` from the pool's name (the
-    default; the `default` of each name below) or `helper`, the fixed names Prefect's
-    `--provision-infra` uses (the name after "helper:")."""
-    service_account_name: NotRequired[str]
-    """Account ID of the account Prefect acts as [gcp.names.service_account]; default
-    `<name>-prefect` (helper: prefect-cloud-run)."""
-    runtime_service_account_name: NotRequired[str]
-    """Account ID of the account the jobs run as [gcp.names.runtime_service_account];
-    default `<name>-jobs` (helper: prefect-cloud-run-jobs)."""
-    repository_name: NotRequired[str]
-    """Artifact Registry repository for flow images [gcp.names.repository]; default
-    `<name>-images` (helper: prefect-images)."""
+    names: NotRequired[CloudRunNamesArgs]
     service_account_user_scope: NotRequired[ServiceAccountUserScope]
-    """Where Prefect's account may act as another account [gcp.service_account_user_scope];
-    default runtime-account."""
-    act_as_service_accounts: NotRequired[list[str]]
-    """Emails of other accounts deployments may run as; Prefect's account may act as each
-    [gcp.act_as_service_accounts]."""
-    delete_images_on_destroy: NotRequired[bool]
-    """Let `pulumi destroy` delete the repository with its images; default false: the
-    repository is protected [gcp.delete_images_on_destroy]."""
     runtime_roles: NotRequired[list[str]]
-    """Project roles for the runtime account, for what the flow code needs
-    [gcp.runtime_roles]."""
+    act_as_service_accounts: NotRequired[list[str]]
+    delete_images_on_destroy: NotRequired[bool]
     delete_untagged_images_after_days: NotRequired[int]
-    """Delete untagged images older than this many days
-    [gcp.delete_untagged_images_after_days]; default: keep them."""
     enable_services: NotRequired[bool]
-    """Enable the run, artifactregistry and iam APIs, never disabled on destroy
-    [gcp.enable_services]; default true."""
     key_generation: NotRequired[int]
-    """Bump to rotate the service-account key [gcp.key_generation]; default 1."""
+    type: NotRequired[PoolType]
+    naming: NotRequired[Naming]
+    credentials_block_name: NotRequired[str]
     labels: NotRequired[dict[str, str]]
-    """Labels for every resource, besides managed-by and prefect-work-pool [labels]."""
-
-
-ARGS = ArgsSpec(
-    component="CloudRunPushPool",
-    default_type=PoolType.CLOUD_RUN_PUSH,
-    keys={
-        "project": "gcp.project",
-        "region": "gcp.region",
-        "pool_type": "type",
-        "credentials_block_name": "credentials_block_name",
-        "naming": "naming",
-        "service_account_name": "gcp.names.service_account",
-        "runtime_service_account_name": "gcp.names.runtime_service_account",
-        "repository_name": "gcp.names.repository",
-        "service_account_user_scope": "gcp.service_account_user_scope",
-        "runtime_roles": "gcp.runtime_roles",
-        "act_as_service_accounts": "gcp.act_as_service_accounts",
-        "delete_images_on_destroy": "gcp.delete_images_on_destroy",
-        "delete_untagged_images_after_days": "gcp.delete_untagged_images_after_days",
-        "enable_services": "gcp.enable_services",
-        "key_generation": "gcp.key_generation",
-    },
-    stand_ins={"project": "project-from-an-output"},
-)
 
 
 class CloudRunPushPool(PoolComponent):
@@ -133,16 +63,22 @@ class CloudRunPushPool(PoolComponent):
     runtime_service_account_email: pulumi.Output[str]
     """Email of the service account the Cloud Run jobs run as."""
 
+    RESOURCE_TYPE = "pushpools:gcp:CloudRunPushPool"
+    CLOUD = Cloud.GCP
+
     def __init__(
         self,
         name: str,
         args: CloudRunPushPoolArgs,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__("pushpools:gcp:CloudRunPushPool", name, ARGS, args, opts)
+        super().__init__(name, args, opts)
+
+    def _declare(self) -> None:
+        name = self.pool_name
         gcp = self._cloud_settings(CloudRunSettings)
-        # The project may be another resource's output: read it from the args.
-        project = args["project"]
+        # The project may be another resource's output.
+        project = self._value("project")
         labels = resource_labels(self._labels, name)
         child = pulumi.ResourceOptions(parent=self)
 
@@ -192,7 +128,7 @@ class CloudRunPushPool(PoolComponent):
                 opts=child,
             )
         )
-        if gcp.service_account_user_scope == "runtime-account":
+        if gcp.service_account_user_scope is ServiceAccountUserScope.RUNTIME_ACCOUNT:
 
             def act_as(suffix: str, account: pulumi.Input[str]) -> None:
                 self._granted(

@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from difflib import get_close_matches
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import Field, field_validator, model_validator
 
-from pushpools.components.config.base import ConfigModel, refuse_repeats
+from pushpools.components.config.base import ConfigModel, FromAnotherResource, refuse_repeats
 from pushpools.components.naming import NameRule, Naming, fill_names
 from pushpools.components.tagging import slug
 
@@ -136,14 +137,20 @@ class CloudRunNames(ConfigModel):
 class CloudRunSettings(ConfigModel):
     """The `gcp` section of a Cloud Run pool."""
 
-    project: str = Field(
+    project: Annotated[str, FromAnotherResource("project-from-an-output")] = Field(
         description="GCP project ID that hosts the pool's jobs, registry and service accounts.",
     )
     region: str = Field(
         default="us-central1",
         description="Region of the Cloud Run jobs and of the image repository.",
     )
-    names: CloudRunNames = Field(default=CloudRunNames(), description="Physical names.")
+    names: CloudRunNames = Field(
+        default=CloudRunNames(),
+        description=(
+            "Physical names; unset ones are derived from the pool's name (`naming: derived`) "
+            "or are the names Prefect's helper gives (`naming: helper`)."
+        ),
+    )
     service_account_user_scope: ServiceAccountUserScope = Field(
         default=ServiceAccountUserScope.RUNTIME_ACCOUNT,
         description=(

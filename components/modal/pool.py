@@ -9,50 +9,29 @@ from typing import NotRequired, TypedDict
 
 import pulumi
 
-from pushpools.components.config import PoolType
+from pushpools.components.config import Cloud
 from pushpools.components.modal.settings import ModalSettings
-from pushpools.components.pool_args import ArgsSpec
 from pushpools.components.pool_component import PoolComponent
 
 
 class ModalPushPoolArgs(TypedDict):
-    """The arguments of a Modal pool; each is the stack-config key named in brackets."""
+    """The `modal` section of a Modal pool in the stack config, with the same keys (each
+    described by `ModalSettings`), the pool-level `credentials_block_name`, and the token
+    itself, where the stack config names the secret keys that hold it."""
 
     token_id: pulumi.Input[str]
-    """Modal token ID, ak-... (stack users set it as a secret [modalTokenId])."""
+    """Modal token ID, ak-... (the stack program reads it from `token_id_key`)."""
     token_secret: pulumi.Input[str]
-    """Modal token secret, as-... (stack users set it as a secret [modalTokenSecret])."""
-    credentials_block_name: NotRequired[str]
-    """Name of the credentials block [credentials_block_name]; default
-    `<name>-modal-credentials`, as Prefect's helper names it."""
+    """Modal token secret, as-... (the stack program reads it from `token_secret_key`)."""
     env: NotRequired[dict[str, str]]
-    """Environment variables of every flow run [modal.env]; no secrets: template defaults
-    are plain text in Prefect."""
-
-
-ARGS = ArgsSpec(
-    component="ModalPushPool",
-    default_type=PoolType.MODAL_PUSH,
-    takes_labels=False,
-    keys={"credentials_block_name": "credentials_block_name", "env": "modal.env"},
-    own_args=frozenset({"token_id", "token_secret"}),
-    # Where the stack program reads the token from: not component args. `naming` is
-    # refused by the stack config for a pool that creates no named resource.
-    handled_by_the_stack=frozenset(
-        {
-            "name",
-            "description",
-            "prefect",
-            "naming",
-            "modal.token_id_key",
-            "modal.token_secret_key",
-        }
-    ),
-)
+    credentials_block_name: NotRequired[str]
 
 
 class ModalPushPool(PoolComponent):
     """One Modal work pool: its credentials block payload and template defaults."""
+
+    RESOURCE_TYPE = "pushpools:modal:ModalPushPool"
+    CLOUD = Cloud.MODAL
 
     def __init__(
         self,
@@ -60,11 +39,13 @@ class ModalPushPool(PoolComponent):
         args: ModalPushPoolArgs,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__("pushpools:modal:ModalPushPool", name, ARGS, args, opts)
+        super().__init__(name, args, opts)
+
+    def _declare(self) -> None:
         modal = self._cloud_settings(ModalSettings)
         self._finish(
             credentials_data=pulumi.Output.all(
-                token_id=args["token_id"], token_secret=args["token_secret"]
+                token_id=self._secret("token_id"), token_secret=self._secret("token_secret")
             ),
             template_defaults={"env": modal.env} if modal.env else {},
             image_namespace=None,

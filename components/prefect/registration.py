@@ -29,7 +29,7 @@ from pushpools.components.prefect.connection import (
     url_problem,
 )
 from pushpools.components.prefect.templates import TemplateError, check_template_shape
-from pushpools.components.prefect.wiring import declare_prefect_objects
+from pushpools.components.prefect.wiring import declare_prefect_objects, register_pool
 
 _OWN_INFRASTRUCTURE_ARGS = ("work_pool_type", "template_defaults", "credentials_block")
 
@@ -95,23 +95,32 @@ class PoolRegistration(pulumi.ComponentResource):
         pool_type, block, template_defaults = _what_to_register(name, args)
         super().__init__("pushpools:prefect:PoolRegistration", name, {}, opts)
         api_url = args["api_url"]
-        registered = declare_prefect_objects(
-            work_pool_name=name,
-            work_pool_type=pool_type,
-            block=block,
-            template_defaults=template_defaults,
-            connection=ConnectionArgs(
-                api_url=normalize_api_url(api_url) if isinstance(api_url, str) else api_url,
-                api_key=args.get("api_key"),
-                auth_string=args.get("auth_string"),
-            ),
-            parent=self,
-            description=args.get("description"),
-            concurrency_limit=args.get("concurrency_limit"),
-            paused=args.get("paused", False),
-            base_template=args.get("base_job_template"),
-            adopt_existing=args.get("adopt_existing", False),
+        connection = ConnectionArgs(
+            api_url=normalize_api_url(api_url) if isinstance(api_url, str) else api_url,
+            api_key=args.get("api_key"),
+            auth_string=args.get("auth_string"),
         )
+        settings: dict[str, Any] = {
+            "description": args.get("description"),
+            "concurrency_limit": args.get("concurrency_limit"),
+            "paused": args.get("paused", False),
+            "base_template": args.get("base_job_template"),
+            "adopt_existing": args.get("adopt_existing", False),
+        }
+        pool = args.get("pool")
+        if isinstance(pool, PoolComponent):
+            # The stack program's path: after every grant of the pool.
+            registered = register_pool(pool, connection=connection, parent=self, **settings)
+        else:
+            registered = declare_prefect_objects(
+                work_pool_name=name,
+                work_pool_type=pool_type,
+                block=block,
+                template_defaults=template_defaults,
+                connection=connection,
+                parent=self,
+                **settings,
+            )
         self.work_pool_id = registered.work_pool.pool_id
         self.block_document_id = (
             None if registered.block is None else registered.block.block_document_id

@@ -1,9 +1,9 @@
 """From a pool to its Prefect objects: the credentials block, and the work pool whose
 template references that block and carries the pool's defaults.
 
-`declare_prefect_objects` is the one place that declares them; the stack program calls it
-through `register_pools` (children of each pool's component), and the `PoolRegistration`
-component through its own constructor (children of the registration).
+One path for every program: `register_pool` declares a pool component's Prefect objects
+after every grant of the pool, whether the stack program calls it (children of the pool's
+component) or the `PoolRegistration` component does (children of the registration).
 """
 
 from __future__ import annotations
@@ -14,8 +14,6 @@ from typing import TYPE_CHECKING, Any
 
 import pulumi
 
-from pushpools.components.config import PoolConfig
-from pushpools.components.config.prefect import PrefectRegistration
 from pushpools.components.pool_component import CredentialsBlock, PoolComponent
 from pushpools.components.prefect.common import ConnectionArgs
 
@@ -32,35 +30,33 @@ class RegisteredPool:
     work_pool: PrefectWorkPool
 
 
-def register_pools(
-    pools: Sequence[tuple[PoolConfig, PoolComponent]], registration: PrefectRegistration
-) -> dict[str, RegisteredPool]:
-    """Declare every pool's Prefect objects; none when registration is off."""
-    if not registration.enabled or registration.api_url is None:
-        return {}
-    connection = ConnectionArgs(
-        api_url=registration.api_url,
-        api_key=registration.api_key,
-        auth_string=registration.auth_string,
+def register_pool(
+    pool: PoolComponent,
+    *,
+    connection: ConnectionArgs,
+    parent: pulumi.Resource | None = None,
+    description: str | None = None,
+    concurrency_limit: int | None = None,
+    paused: bool = False,
+    base_template: dict[str, Any] | None = None,
+    adopt_existing: bool = False,
+) -> RegisteredPool:
+    """Declare a pool component's block and work pool in Prefect, as children of `parent`
+    (default: the pool's component), after every grant of the pool."""
+    return declare_prefect_objects(
+        work_pool_name=pool.pool_name,
+        work_pool_type=pool.pool_type.value,
+        block=pool.block_to_register,
+        template_defaults=pool.template_defaults,
+        connection=connection,
+        parent=pool if parent is None else parent,
+        description=description,
+        concurrency_limit=concurrency_limit,
+        paused=paused,
+        base_template=base_template,
+        adopt_existing=adopt_existing,
+        depends_on=pool.grants,
     )
-    registered = {}
-    for pool, component in pools:
-        settings = pool.prefect
-        registered[pool.name] = declare_prefect_objects(
-            work_pool_name=pool.name,
-            work_pool_type=pool.type.value,
-            block=component.block_to_register,
-            template_defaults=component.template_defaults,
-            connection=connection,
-            description=pool.description,
-            concurrency_limit=settings.concurrency_limit,
-            paused=settings.paused,
-            base_template=registration.templates.get(pool.name),
-            adopt_existing=settings.adopt_existing,
-            parent=component,
-            depends_on=component.grants,
-        )
-    return registered
 
 
 def declare_prefect_objects(

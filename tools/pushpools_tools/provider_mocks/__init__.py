@@ -14,16 +14,15 @@ from typing import Any
 
 from pulumi.runtime import mocks
 
+from pushpools.components.config.pool_types import KINDS
+
 ResourceMock = Callable[[mocks.MockResourceArgs], tuple[str, dict[str, Any]]]
 CallMock = Callable[[mocks.MockCallArgs], dict[str, Any]]
 
-# type-token package -> module holding RESOURCES and CALLS for it
+# type-token package -> module holding RESOURCES and CALLS for it: each pool kind's (its
+# registry row), and pushpools' own Prefect resources (Pulumi dynamic providers).
 _MODULES = {
-    "gcp": "pushpools_tools.provider_mocks.gcp",
-    "aws": "pushpools_tools.provider_mocks.aws",
-    "azure-native": "pushpools_tools.provider_mocks.azure",
-    "azuread": "pushpools_tools.provider_mocks.azuread",
-    # pushpools' own Prefect resources (Pulumi dynamic providers)
+    **{package: module for kind in KINDS for package, module in kind.provider_mocks.items()},
     "pulumi-python": "pushpools_tools.provider_mocks.dynamic",
 }
 
