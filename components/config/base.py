@@ -34,11 +34,13 @@ class LazySection:
     def load(self) -> type[ConfigModel]:
         return KIND_OF_CLOUD[self.cloud].settings_model()
 
-    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> Any:
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> cs.CoreSchema:
         return cs.nullable_schema(cs.no_info_plain_validator_function(self._validate))
 
     def __get_pydantic_json_schema__(
-        self, schema: Any, handler: GetJsonSchemaHandler
+        self, schema: cs.CoreSchema, handler: GetJsonSchemaHandler
     ) -> JsonSchemaValue:
         # Describing the section needs its model, as validating one does.
         return handler(cs.nullable_schema(self.load().__pydantic_core_schema__))
