@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from pydantic_core import SchemaValidator
 from pydantic_core import core_schema as cs
 
-from pushpools.components.config.errors import NAMESPACE, ConfigError, a_or_an, describe_errors
+from pushpools.components.config.errors import NAMESPACE, a_or_an, describe_errors, masked_text
 from pushpools.components.config.pool_types import KINDS
 from pushpools.components.config.prefect import API_KEY, AUTH_STRING, PrefectSettings
 from pushpools.components.config.prefect import SECRET_KEYS as PREFECT_SECRET_KEYS
@@ -63,6 +63,21 @@ class _Pools:
     """Secret keys the valid pools name -> the setting that names each."""
     maybe_named: frozenset[str]
     """Secret keys invalid pools seem to name: not called unknown while they are fixed."""
+
+
+class ConfigError(pulumi.RunError):
+    """The stack config is invalid; nothing has been declared.
+
+    A ``RunError`` makes ``pulumi up`` print the message without a traceback.
+    """
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        # No credential a user pasted in the wrong place is ever echoed.
+        self.problems = [masked_text(p) for p in problems]
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        count = len(self.problems)
+        noun = "problem" if count == 1 else "problems"
+        super().__init__(f"invalid stack configuration ({count} {noun}):\n{lines}")
 
 
 @dataclass(frozen=True)
@@ -179,6 +194,12 @@ def _namespace_values() -> tuple[dict[str, Any], set[str], list[str]]:
             )
         else:
             values[key] = _decode(raw)
+    if isinstance(values.get("pools"), list):
+        # Each pool is validated once: the stack's validation takes the pools already
+        # validated here as they are (pydantic does not validate a model instance again),
+        # and validates only the others, to name their problems.
+        validated = dict(pools.valid)
+        values["pools"] = [validated.get(i, raw) for i, raw in enumerate(values["pools"])]
     return values, withheld, problems
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from pushpools.components.config import ConfigError
+from pushpools.components.loader import ConfigError
 from pushpools_tools.engine import ProgramRun, Registration, reveal
 from pushpools_tools.plan import run_stack
 from pushpools_tools.stackfile import StackSettings

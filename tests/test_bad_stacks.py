@@ -16,7 +16,7 @@ import pytest
 from harness import PROJECT_DIR, plan_cli
 
 from pushpools.components.azure import settings as azure_config
-from pushpools.components.config import ConfigError
+from pushpools.components.loader import ConfigError
 from pushpools_tools.engine import ProgramRun
 from pushpools_tools.plan import run_stack
 from pushpools_tools.stackfile import load_stack

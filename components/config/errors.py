@@ -6,28 +6,12 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-import pulumi
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from pushpools.components.config.base import ConfigModel, field_model
 
 NAMESPACE = "pushpools"
-
-
-class ConfigError(pulumi.RunError):
-    """The stack config is invalid; nothing has been declared.
-
-    A ``RunError`` makes ``pulumi up`` print the message without a traceback.
-    """
-
-    def __init__(self, problems: Sequence[str]) -> None:
-        # No credential a user pasted in the wrong place is ever echoed.
-        self.problems = [masked_text(p) for p in problems]
-        lines = "\n".join(f"  - {p}" for p in self.problems)
-        count = len(self.problems)
-        noun = "problem" if count == 1 else "problems"
-        super().__init__(f"invalid stack configuration ({count} {noun}):\n{lines}")
 
 
 def config_key(loc: Iterable[str | int]) -> str:

@@ -118,7 +118,7 @@ def _plan_document(stack: str | None, stack_file: Path | None) -> dict:
 
 def _plan(stack: str | None, stack_file: Path | None, *, as_json: bool) -> int:
     # Imported here so that `pushpools --help` stays instant.
-    from pushpools.components.config import ConfigError
+    from pushpools.components.loader import ConfigError
     from pushpools_tools.plan import plan_document, render_text, run_stack
     from pushpools_tools.provider_mocks.keys import canary_key_material
     from pushpools_tools.stackfile import StackFileError, load_stack, project_dir, stack_file_path
@@ -174,7 +174,7 @@ def _add_migrate(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def _migrate(args: argparse.Namespace) -> int:
-    from pushpools.components.config import ConfigError
+    from pushpools.components.loader import ConfigError
     from pushpools_tools.migrate import (
         DEFAULT_IMPORT_FILE,
         MigrateOptions,
