@@ -227,9 +227,13 @@ def _name_the_argument(problem: str, kind: PoolKind) -> str:
 
 
 def _plain(value: Any) -> Any:
-    """Enum members as their values, containers as plain lists and dicts."""
+    """Enum members as their values, containers as plain lists and dicts, and whole
+    numbers as integers: other languages' programs reach a component through protobuf,
+    where every number is a double (2 arrives as 2.0)."""
     if isinstance(value, Enum):
         return value.value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
     if isinstance(value, Mapping):
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

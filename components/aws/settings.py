@@ -70,7 +70,8 @@ LOG_RETENTION_DAYS = (
     2922, 3288, 3653,
 )  # fmt: skip
 
-_IAM_NAME = re.compile(r"^[\w+=,.@-]+$")
+# IAM names are ASCII only (`\w` alone would let any Unicode letter through).
+_IAM_NAME = re.compile(r"^[\w+=,.@-]+$", re.ASCII)
 _CLUSTER_NAME = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
 _REPOSITORY_NAME = re.compile(
     r"^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$"
@@ -79,6 +80,8 @@ _LOG_GROUP_NAME = re.compile(r"^[.\-_/#A-Za-z0-9]{1,512}$")
 # EC2 accepts these in a VPC security group's name; it may not start with "sg-".
 _SECURITY_GROUP_NAME = re.compile(r"^[A-Za-z0-9 ._\-:/()#,@\[\]+=&;{}!$*]{1,255}$")
 _MANAGED_POLICY_ARN = re.compile(r"^arn:aws:iam::(aws|\d{12}):policy/(?:[\w+=,.@-]+/)*[\w+=,.@-]+$")
+# awsvpc network configuration: at most 16 subnets (ECS RunTask's AwsVpcConfiguration).
+_MAX_SUBNETS = 16
 _VPC_ID = re.compile(r"^vpc-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
 _SUBNET_ID = re.compile(r"^subnet-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
 
@@ -86,7 +89,7 @@ _SUBNET_ID = re.compile(r"^subnet-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
 def _iam_name(value: str, what: str, max_length: int) -> str:
     if not (_IAM_NAME.match(value) and len(value) <= max_length):
         raise ValueError(
-            f"{value!r} is not a valid IAM {what} name; allowed: 1-{max_length} letters, "
+            f"{value!r} is not a valid IAM {what} name; allowed: 1-{max_length} ASCII letters, "
             "digits and the characters _+=,.@-"
         )
     return value
@@ -281,6 +284,11 @@ class EcsNetwork(ConfigModel):
                 f"{bad[0]!r} is not a subnet ID; allowed: 'subnet-' and 8 or 17 hex digits"
             )
         refuse_repeats(value, "subnet")
+        if len(value) > _MAX_SUBNETS:
+            raise ValueError(
+                f"{len(value)} subnets are listed; an ECS task's network configuration takes "
+                f"at most {_MAX_SUBNETS}"
+            )
         if "vpc_id" not in info.data:  # vpc_id itself is invalid, and reported
             return value
         vpc_id = info.data["vpc_id"]
@@ -320,6 +328,18 @@ class EcsNetwork(ConfigModel):
                 f"{value!r} has host bits set, so it is not a network address; "
                 f"did you mean {meant!r}?"
             ) from None
+        if network.is_link_local or network.is_multicast or network.is_loopback:
+            kind = (
+                "link-local"
+                if network.is_link_local
+                else "multicast"
+                if network.is_multicast
+                else "loopback"
+            )
+            raise ValueError(
+                f"{value!r} is a {kind} range, which AWS does not allow as a VPC CIDR; "
+                "use a private range such as '10.0.0.0/16', '172.16.0.0/16' or '192.168.0.0/16'"
+            )
         if not 16 <= network.prefixlen <= 24:
             raise ValueError(
                 f"{value!r} is not allowed; a new VPC's prefix length must be /16 to /24, "

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import types
+import typing
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Union
 
-from pydantic import BaseModel, ConfigDict, GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    StrictBool,
+    StrictInt,
+)
 from pydantic.fields import FieldInfo
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import core_schema as cs
@@ -16,9 +25,39 @@ from pushpools.components.config.pool_types import KIND_OF_CLOUD, Cloud
 
 class ConfigModel(BaseModel):
     """A config model: a misspelt key is an error, never ignored; text is stripped of
-    surrounding spaces; a validated model is frozen."""
+    surrounding spaces; a validated model is frozen; true/false and whole numbers are taken
+    only as such, never from text or from each other."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        # pydantic would read "no" as false, "1" as 1 and true as 1. A stack file or a
+        # program that writes a boolean or a number as text has made a mistake (YAML 1.2,
+        # which Pulumi reads stack files with, keeps `no` a string): refuse it, so that
+        # a truthy-looking "no" never turns adoption, deletion or rotation on or off.
+        changed = False
+        for field in cls.model_fields.values():
+            strict = _strict(field.annotation)
+            if strict is not field.annotation:
+                field.annotation = strict
+                changed = True
+        if changed:
+            cls.model_rebuild(force=True)
+
+
+_STRICT: dict[Any, Any] = {bool: StrictBool, int: StrictInt}
+
+
+def _strict(annotation: Any) -> Any:
+    """`bool` -> StrictBool and `int` -> StrictInt, also inside `X | None`."""
+    if annotation in _STRICT:
+        return _STRICT[annotation]
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is Union:
+        members = typing.get_args(annotation)
+        strict = tuple(_strict(member) for member in members)
+        return annotation if strict == members else Union[strict]  # noqa: UP007
+    return annotation
 
 
 @dataclass(frozen=True)

@@ -115,16 +115,34 @@ def _is_model(value: Any) -> bool:
 # Credentials a user may paste where a setting belongs: never echo them.
 _URL_CREDENTIALS = re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://)[^/@\s'\"]+@")
 _PREFECT_KEY = re.compile(r"\bpn[ub]_[A-Za-z0-9]+")
+# A credential in a URL's query (`?api_key=...`, `&token=...`).
+_QUERY_CREDENTIAL = re.compile(
+    r"(?i)([?&;](?:api[_-]?key|access[_-]?token|token|secret|password|key)=)[^&;#\s'\"]+"
+)
 
 
 def masked_text(text: str) -> str:
-    """`text` with user:password in URLs and Prefect API keys replaced."""
-    return _PREFECT_KEY.sub("pn*_***", _URL_CREDENTIALS.sub(r"\1***@", text))
+    """`text` with user:password in URLs, credentials in URL queries and Prefect API keys
+    replaced."""
+    text = _URL_CREDENTIALS.sub(r"\1***@", text)
+    text = _QUERY_CREDENTIAL.sub(r"\1***", text)
+    return _PREFECT_KEY.sub("pn*_***", text)
+
+
+def holds_credential(text: str) -> bool:
+    """Whether text holds something masked_text would hide: a credential in plain text."""
+    return masked_text(text) != text
 
 
 def _show(value: Any) -> str:
-    text = masked_text(repr(value))
+    # As the stack file (YAML or JSON) writes it: true, false, null; text in quotes.
+    shown = {True: "true", False: "false", None: "null"}.get(value) if _is_plain(value) else None
+    text = masked_text(shown if shown is not None else repr(value))
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _is_plain(value: Any) -> bool:
+    return value is None or isinstance(value, bool)
 
 
 def a_or_an(word: str) -> str:

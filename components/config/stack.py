@@ -20,6 +20,7 @@ from pushpools.components.config.pool_types import (
 )
 from pushpools.components.config.prefect import PoolPrefectSettings, PrefectSettings
 from pushpools.components.naming import Naming
+from pushpools.components.tagging import OWN_LABELS
 
 # Prefect block names allow lowercase letters, digits and dashes; pool names become part
 # of block names, child resource names and cloud labels, so they follow the same rule.
@@ -35,6 +36,8 @@ _AWS_TAG_VALUE = re.compile(r"^[\w\s.:/=+\-@]{0,256}$")
 # Azure tags: names up to 512 characters without < > % & \ ? /, values up to 256.
 _AZURE_TAG_NAME = re.compile(r"^[^<>%&\\?/]{1,512}$")
 _AZURE_TAG_VALUE_MAX = 256
+# AWS (IAM, ECS, ECR, EC2, Logs) and Azure (every resource) allow at most 50 tags each.
+_MAX_TAGS_PER_RESOURCE = 50
 # Each cloud's section is validated by its settings model (its registry row), imported only
 # for a pool of that cloud (see LazySection). Components read the sections as these models.
 GcpSection = Annotated[Any, LazySection(Cloud.GCP)]
@@ -282,17 +285,42 @@ def collision_problems(pools: Sequence[tuple[int, PoolConfig]]) -> list[str]:
 
 
 def label_problems(labels: Mapping[str, str], pools: Sequence[tuple[int, PoolConfig]]) -> list[str]:
-    """Labels that a cloud some pool uses would refuse, one problem per label."""
+    """Labels that a cloud some pool uses would refuse, one problem per label; checked here
+    because the cloud would refuse them half-way through `pulumi up`."""
     clouds = {pool.kind.cloud for _, pool in pools}
+    # A Managed pool's keyless AWS access is an IAM role, tagged like the ECS resources.
+    if any(getattr(p.managed, "aws_federated_identity", None) for _, p in pools):
+        clouds.add(Cloud.AWS)
     problems: list[str] = []
+    seen_azure: dict[str, str] = {}
     for key, value in labels.items():
+        if key in OWN_LABELS:
+            problems.append(
+                f"pushpools:labels.{key}: is set by pushpools itself on every resource "
+                f"({OWN_LABELS[0]}: pushpools, {OWN_LABELS[1]}: <pool>); choose another key"
+            )
+            continue
         problem = (
             (_gcp_label_problem(key, value) if Cloud.GCP in clouds else None)
             or (_aws_tag_problem(key, value) if Cloud.AWS in clouds else None)
             or (_azure_tag_problem(key, value) if Cloud.AZURE in clouds else None)
         )
+        if problem is None and Cloud.AZURE in clouds:
+            first = seen_azure.setdefault(key.lower(), key)
+            if first != key:
+                problem = (
+                    f"{key!r} and {first!r} are one tag name in Azure, which ignores case "
+                    "in tag names; keep one of them"
+                )
         if problem:
             problems.append(f"pushpools:labels.{key}: {problem}")
+    allowed = _MAX_TAGS_PER_RESOURCE - len(OWN_LABELS)
+    if clouds & {Cloud.AWS, Cloud.AZURE} and len(labels) > allowed:
+        problems.append(
+            f"pushpools:labels: {len(labels)} labels are set; AWS and Azure allow at most "
+            f"{_MAX_TAGS_PER_RESOURCE} tags per resource and pushpools sets "
+            f"{len(OWN_LABELS)} itself, so at most {allowed}"
+        )
     return problems
 
 

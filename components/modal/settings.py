@@ -7,6 +7,8 @@ import re
 from pydantic import Field, field_validator, model_validator
 
 from pushpools.components.config.base import ConfigModel
+from pushpools.components.config.errors import holds_credential
+from pushpools.components.config.prefect import SECRET_KEYS as PREFECT_SECRET_KEYS
 
 # A top-level key of the `pushpools:` namespace, as `pulumi config set` takes it.
 _CONFIG_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,99}$")
@@ -53,6 +55,16 @@ class ModalSettings(ConfigModel):
     def _env(cls, env: dict[str, str]) -> dict[str, str]:
         return valid_env(env)
 
+    @field_validator("token_id_key", "token_secret_key")
+    @classmethod
+    def _not_a_prefect_key(cls, value: str) -> str:
+        if value in PREFECT_SECRET_KEYS:
+            raise ValueError(
+                f"{value!r} is the config key of Prefect's own credential, not of a Modal "
+                "token; name a key of its own (default modalTokenId / modalTokenSecret)"
+            )
+        return value
+
     @model_validator(mode="after")
     def _two_keys(self) -> ModalSettings:
         if self.token_id_key == self.token_secret_key:
@@ -76,5 +88,14 @@ def valid_env(env: dict[str, str]) -> dict[str, str]:
         raise ValueError(
             f"{bad[0]!r} is not an environment variable name; allowed: letters, digits "
             "and '_', not starting with a digit"
+        )
+    # Template defaults are plain text in Prefect, readable by every workspace member.
+    secrets = [name for name, value in env.items() if holds_credential(value)]
+    if secrets:
+        raise ValueError(
+            f"{secrets[0]!r} holds a credential (a Prefect API key, or a URL with a password "
+            "or a key); env values are plain text in Prefect, readable by anyone who can "
+            "read the work pool: keep credentials in a secret store or a Prefect Secret "
+            "block, not here"
         )
     return env

@@ -17,6 +17,8 @@ import pulumi
 from pydantic import ValidationError
 
 from pushpools.components.config import PoolType
+from pushpools.components.config.errors import a_or_an
+from pushpools.components.config.pool_types import POOL_KINDS
 from pushpools.components.config.stack import PoolConfig
 from pushpools.components.pool_args import ComponentArgsError, is_output
 from pushpools.components.pool_component import CredentialsBlock, PoolComponent
@@ -194,6 +196,8 @@ def _problems(name: str, args: Mapping[str, Any]) -> list[str]:
                     f"allowed: {allowed_types}"
                 )
         problems += _block_problems(args.get("credentials_block"))
+        if pool_type is not None:
+            problems += _block_fits_the_type(args.get("credentials_block"), pool_type)
     api_url = args.get("api_url")
     if api_url is None:
         problems.append("args.api_url: required, but not set")
@@ -210,17 +214,51 @@ def _problems(name: str, args: Mapping[str, Any]) -> list[str]:
             problems.append(f"args.api_url: {push_needs_cloud_message(pool_type, url)}")
         elif is_prefect_cloud_url(url) and args.get("api_key") is None:
             problems.append("args.api_key: Prefect Cloud needs an API key, but none is set")
+        elif is_prefect_cloud_url(url) and args.get("api_key") == "":
+            problems.append("args.api_key: Prefect Cloud needs an API key, but it is empty")
     limit = args.get("concurrency_limit")
-    if limit is not None and (not isinstance(limit, int) or limit < 0):
+    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 0):
         problems.append(
             f"args.concurrency_limit: {limit!r} is not allowed; allowed: an integer >= 0"
         )
+    # A truthy "no" must never turn adoption of existing Prefect objects on.
+    problems += [
+        f"args.{flag}: {args[flag]!r} is not allowed; allowed: True or False"
+        for flag in ("paused", "adopt_existing")
+        if flag in args and not isinstance(args[flag], bool)
+    ]
     template = args.get("base_job_template")
     if template is not None:
         try:
             check_template_shape(template)
         except TemplateError as error:
             problems.append(f"args.base_job_template: {error}")
+    return problems
+
+
+def _block_fits_the_type(block: Any, pool_type: str) -> list[str]:
+    """A block of another cloud's type would be registered, and every flow run would fail
+    to find its credentials: the pool type decides the block type and variable."""
+    if not isinstance(block, Mapping):
+        return []
+    kind = POOL_KINDS[PoolType(pool_type)]
+    if kind.block_type_slug is None:
+        return [
+            f"args.credentials_block: {a_or_an(repr(pool_type))} pool takes no credentials "
+            "block; remove it"
+        ]
+    problems = []
+    if "type_slug" in block and block["type_slug"] != kind.block_type_slug:
+        problems.append(
+            f"args.credentials_block.type_slug: {block['type_slug']!r} is not allowed for "
+            f"{a_or_an(repr(pool_type))} pool; allowed: {kind.block_type_slug!r}"
+        )
+    variable = block.get("template_variable")
+    if variable is not None and variable != kind.credentials_variable:
+        problems.append(
+            f"args.credentials_block.template_variable: {variable!r} is not allowed for "
+            f"{a_or_an(repr(pool_type))} pool; allowed: {kind.credentials_variable!r}"
+        )
     return problems
 
 
