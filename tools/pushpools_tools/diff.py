@@ -222,6 +222,12 @@ def _compared(
         if not secret and _normalized(a) == _normalized(b):
             continue
         inputs.append(InputChange(key, a, b, secret=secret, forces_replacement=key in forcing))
+    # Resource options (protect, delete_before_replace, ...) decide what up and destroy do.
+    old_options, new_options = old.get("options", {}), new.get("options", {})
+    for key in sorted(set(old_options) | set(new_options)):
+        a, b = old_options.get(key), new_options.get(key)
+        if a != b:
+            inputs.append(InputChange(f"(option) {key}", a, b, secret=False))
     if not inputs and not renamed_from:
         return None
     replaced = renamed_from or any(i.forces_replacement for i in inputs)

@@ -26,6 +26,7 @@ from typing import Any
 import pulumi
 from pulumi.runtime import mocks, rpc, settings
 from pulumi.runtime.proto import provider_pb2, resource_pb2
+from pulumi.runtime.settings import get_project, get_stack
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
@@ -52,6 +53,10 @@ class Registration:
     is not among them."""
     protect: bool = False
     """Whether `pulumi destroy` refuses to delete it."""
+    options: dict[str, Any] = field(default_factory=dict)
+    """The resource options that decide what `pulumi up` does, where they are set: protect,
+    delete_before_replace, replace_on_changes, ignore_changes, retain_on_delete,
+    deleted_with, aliases, custom_timeouts, import_id."""
 
 
 @dataclass
@@ -206,11 +211,23 @@ class FaithfulMonitor(mocks.MockMonitor):
                 outputs=state,
                 dependencies=_dependencies(request),
                 protect=bool(request.protect),
+                options=_options(request),
             )
         )
         return resource_pb2.RegisterResourceResponse(
             urn=urn, id=id_ or "", object=_serialized(state)
         )
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        """The URN as the engine forms it: the type qualified by the parent's whole type
+        chain, without the root stack's type (the SDK's mock monitor puts
+        `pulumi:pulumi:Stack$` in front of every top-level resource, and keeps only the
+        parent's last type)."""
+        if parent:
+            qualified = parent.split("::")[2]
+            if qualified != STACK_TYPE:
+                type_ = f"{qualified}${type_}"
+        return "urn:pulumi:" + "::".join([get_stack(), get_project(), type_, name])
 
     def ReadResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
         resource_args = mocks.MockResourceArgs(
@@ -241,6 +258,60 @@ class FaithfulMonitor(mocks.MockMonitor):
             failures=[provider_pb2.CheckFailure(property=p, reason=r) for p, r in failures or ()],
             **{"return": _serialized(returned)},
         )
+
+
+def _options(request: Any) -> dict[str, Any]:
+    """The options set on a registration, by their Python names; defaults left out."""
+    options: dict[str, Any] = {}
+    if request.protect:
+        options["protect"] = True
+    if request.deleteBeforeReplaceDefined and request.deleteBeforeReplace:
+        options["delete_before_replace"] = True
+    if request.replaceOnChanges:
+        options["replace_on_changes"] = sorted(request.replaceOnChanges)
+    if request.ignoreChanges:
+        options["ignore_changes"] = sorted(request.ignoreChanges)
+    if request.HasField("retainOnDelete") and request.retainOnDelete:
+        options["retain_on_delete"] = True
+    if request.deletedWith:
+        options["deleted_with"] = request.deletedWith
+    aliases = sorted(
+        [str(a) for a in request.aliasURNs]
+        + [text for text in map(_alias_text, request.aliases) if text]
+    )
+    if aliases:
+        options["aliases"] = aliases
+    timeouts = {
+        kind: getattr(request.customTimeouts, kind)
+        for kind in ("create", "update", "delete")
+        if getattr(request.customTimeouts, kind, "")
+    }
+    if timeouts:
+        options["custom_timeouts"] = timeouts
+    if request.importId:
+        options["import_id"] = request.importId
+    return options
+
+
+def _alias_text(alias: Any) -> str | None:
+    """An alias as a reviewer reads it. Aliases that only name an older type token are the
+    provider SDK's own (a type it renamed), added to every resource of that type: left out."""
+    if alias.HasField("urn"):
+        return alias.urn
+    spec = alias.spec
+    fields = {
+        "name": spec.name,
+        "type": spec.type,
+        "stack": spec.stack,
+        "project": spec.project,
+        "parent": spec.parentUrn,
+    }
+    fields = {k: v for k, v in fields.items() if v}
+    if spec.noParent:
+        fields["parent"] = "(none)"
+    if set(fields) <= {"type"}:
+        return None
+    return " ".join(f"{k}={v}" for k, v in fields.items())
 
 
 def _dependencies(request: Any) -> tuple[str, ...]:

@@ -83,6 +83,8 @@ def plan_document(run: ProgramRun, settings: StackSettings | None = None) -> dic
                 else r.parent,
                 "inputs": masked(r.inputs, key),
                 "dependencies": list(r.dependencies),
+                # What decides how `pulumi up` replaces or destroys it; only where set.
+                **({"options": r.options} if r.options else {}),
             }
             for r in in_creation_order(run.resources)
         ],
@@ -150,6 +152,8 @@ def _render_resource(
     pad = "  " * (depth + 1)
     lines.append("")
     lines.append(f"{pad}+ {resource['type']}  {resource['name']}")
+    for option, value in resource.get("options", {}).items():
+        lines += _key_value(f"{pad}    (option) ", option, value)
     for key, value in sorted(resource["inputs"].items()):
         # `__provider` is a dynamic resource's pickled provider code, not a setting.
         if value in (None, {}, []) or key == "__provider":
