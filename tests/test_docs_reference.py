@@ -2,7 +2,8 @@
 
 Regenerate after changing a settings model, an args class or the registry:
 `.venv/bin/python -m pushpools_tools.reference` rewrites every region between
-`<!-- reference:<id>:start -->` and `<!-- reference:<id>:end -->` in docs/.
+`<!-- reference:<id>:start -->` and `<!-- reference:<id>:end -->` in docs/ (and the stack
+file's JSON Schema, checked in test_stack_file_schema.py).
 """
 
 from __future__ import annotations

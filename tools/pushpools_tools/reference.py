@@ -1,9 +1,10 @@
-"""Regenerate the docs' reference tables from the models.
+"""Regenerate the docs' reference tables and the stack file's JSON Schema from the models.
 
     .venv/bin/python -m pushpools_tools.reference
 
 rewrites, in the pages of docs/, every region between `<!-- reference:<id>:start -->` and
-`<!-- reference:<id>:end -->` (the prose around them is the pages' own). The regions:
+`<!-- reference:<id>:end -->` (the prose around them is the pages' own), and writes
+docs/stack-file.schema.json. The regions:
 
 - `stack` and `pool`: the stack-level keys and each pool's keys;
 - `prefect` and `pool-prefect`: the Prefect registration's keys, stack-wide and per pool;
@@ -32,9 +33,11 @@ from pushpools.components.config.pool_types import KINDS
 from pushpools.components.config.prefect import PoolPrefectSettings, PrefectSettings
 from pushpools.components.config.stack import PoolConfig
 from pushpools_tools import reference_tables as tables
+from pushpools_tools.stack_schema import stack_file_schema
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 DOCS_DIR = PROJECT_DIR / "docs"
+SCHEMA_FILE = DOCS_DIR / "stack-file.schema.json"
 COMMAND = ".venv/bin/python -m pushpools_tools.reference"
 
 _MARKER = re.compile(r"^<!-- reference:(?P<id>[a-z0-9:-]+):(?P<edge>start|end) -->$", re.M)
@@ -159,6 +162,10 @@ def updated_pages(schema: Mapping[str, Any], docs_dir: Path = DOCS_DIR) -> dict[
     return pages
 
 
+def schema_text() -> str:
+    return json.dumps(stack_file_schema(), indent=2, ensure_ascii=False) + "\n"
+
+
 def package_schema() -> dict[str, Any]:
     """The component package's schema, as `pulumi package add` reads it. Imported here
     only: the provider host's protobuf cannot share a process with google-api-core."""
@@ -173,6 +180,7 @@ def main() -> int:
     except ReferenceError as error:
         print(f"pushpools reference: {error}", file=sys.stderr)
         return 1
+    pages[SCHEMA_FILE] = schema_text()
     for path, text in sorted(pages.items()):
         if not path.is_file() or path.read_text() != text:
             path.write_text(text)
