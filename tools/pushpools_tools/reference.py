@@ -35,7 +35,16 @@ from pushpools.components.config.stack import PoolConfig
 from pushpools_tools import reference_tables as tables
 from pushpools_tools.stack_schema import stack_file_schema
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
+# The checkout whose docs are rewritten: this module's own (`./dev` installs the tools
+# editable), or, for an installed copy, the current folder.
+PROJECT_DIR = next(
+    (
+        folder
+        for folder in (Path(__file__).resolve().parents[2], Path.cwd())
+        if (folder / "Pulumi.yaml").is_file() and (folder / "docs").is_dir()
+    ),
+    Path.cwd(),
+)
 DOCS_DIR = PROJECT_DIR / "docs"
 SCHEMA_FILE = DOCS_DIR / "stack-file.schema.json"
 COMMAND = ".venv/bin/python -m pushpools_tools.reference"
