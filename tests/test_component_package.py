@@ -251,17 +251,51 @@ def test_the_yaml_example_uses_only_what_the_schema_offers(schema: dict[str, Any
         props = resource.get("properties", {})
         assert set(props) <= set(declared["inputProperties"]), name
         assert set(declared.get("requiredInputs", [])) <= set(props), name
-        for prop, value in props.items():
-            ref = declared["inputProperties"][prop].get("$ref", "")
-            if ref.startswith("#/types/") and "enum" in schema["types"][ref[8:]]:
-                allowed = {v["value"] for v in schema["types"][ref[8:]]["enum"]}
-                assert value in allowed, (name, prop)
+        _uses_only_declared(schema, declared["inputProperties"], props, name)
     assert used >= 2
     outputs = " ".join(str(v) for v in program.get("outputs", {}).values())
     for reference in _references(outputs):
         resource_name, _, output = reference.partition(".")
         declared = schema["resources"][program["resources"][resource_name]["type"]]
         assert output in declared["properties"], reference
+
+
+def test_the_yaml_example_s_nested_args_reach_the_component() -> None:
+    """The ECS pool of examples/yaml, constructed as the engine would for that program:
+    its nested camelCase args take effect as the same keys of a stack file."""
+    import yaml
+
+    program = yaml.safe_load((PROJECT_DIR / "examples" / "yaml" / "Pulumi.yaml").read_text())
+    etl = program["resources"]["etl"]
+    constructed = construct(etl["type"], "etl", etl["properties"])
+    assert constructed["error"] is None
+    (vpc,) = [r for r in constructed["resources"] if r["type"] == "aws:ec2/vpc:Vpc"]
+    assert vpc["inputs"]["cidrBlock"] == etl["properties"]["network"]["cidrBlock"]
+    (lifecycle,) = [
+        r
+        for r in constructed["resources"]
+        if r["type"] == "aws:ecr/lifecyclePolicy:LifecyclePolicy"
+    ]
+    rule = json.loads(lifecycle["inputs"]["policy"])["rules"][0]
+    assert rule["selection"]["countNumber"] == etl["properties"]["ecr"]["keepLastImages"]
+
+
+def _uses_only_declared(
+    schema: dict[str, Any], declared: dict[str, Any], props: dict[str, Any], where: str
+) -> None:
+    """Each property is declared, each enum value allowed, nested objects too."""
+    assert set(props) <= set(declared), where
+    for prop, value in props.items():
+        ref = declared[prop].get("$ref", "")
+        if not ref.startswith("#/types/"):
+            continue
+        declared_type = schema["types"][ref[8:]]
+        if "enum" in declared_type:
+            assert value in {v["value"] for v in declared_type["enum"]}, (where, prop)
+        else:
+            assert isinstance(value, dict), (where, prop)
+            assert set(declared_type.get("required", [])) <= set(value), (where, prop)
+            _uses_only_declared(schema, declared_type["properties"], value, f"{where}.{prop}")
 
 
 def _references(text: str) -> list[str]:

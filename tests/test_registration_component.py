@@ -4,8 +4,11 @@ program that uses two pool components and the registration without pushpools' st
 
 from __future__ import annotations
 
+import json
+import re
 import runpy
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any
 
 import pulumi
@@ -183,3 +186,39 @@ def test_the_python_example_runs_without_the_stack_config() -> None:
         assert is_secret(result.one(BLOCK, f"{pool}-credentials-block").inputs["data"])
     assert reveal(result.outputs["ml_image_namespace"]).endswith(f"/{PROJECT}/ml-images")
     assert result.outputs["etl_image_reference"].endswith(":<tag>")
+    # Nested args take effect as the same keys of a stack file would.
+    assert inputs(result.one("aws:ec2/vpc:Vpc", "etl-vpc"))["cidrBlock"] == "10.30.0.0/16"
+    lifecycle = json.loads(inputs(result.one("aws:ecr/lifecyclePolicy:LifecyclePolicy"))["policy"])
+    assert lifecycle["rules"][0]["selection"]["countNumber"] == 50
+
+
+def test_the_python_example_of_the_library_docs_runs() -> None:
+    """docs/library.md's program, with a stand-in for "your own VPC, made elsewhere"."""
+    page = (PROJECT_DIR / "docs" / "library.md").read_text()
+    (code,) = re.findall(r"```python\n(.*?)```", page, re.S)
+    assert "network = ...  #" in code
+
+    def program() -> None:
+        vpc = SimpleNamespace(
+            vpc_id=pulumi.Output.from_input("vpc-0a1b2c3d"),
+            private_subnet_ids=pulumi.Output.from_input(["subnet-0a1b2c3d", "subnet-4e5f6a7b"]),
+        )
+        exec(code.replace("network = ...", "network = vpc"), {"vpc": vpc})
+
+    result = run(
+        program,
+        config={
+            "my-platform:gcpProject": PROJECT,
+            "my-platform:prefectApiUrl": CLOUD_URL,
+            "my-platform:prefectApiKey": "pnu_example",
+        },
+        secret_keys=["my-platform:prefectApiKey"],
+    )
+    repository = result.one("gcp:artifactregistry/repository:Repository")
+    assert inputs(repository)["repositoryId"] == "ml-flow-images"
+    group = inputs(result.one("aws:ec2/securityGroup:SecurityGroup"))
+    assert group["vpcId"] == "vpc-0a1b2c3d"
+    assert inputs(result.one("aws:ecr/repository:Repository"))["imageTagMutability"] == "IMMUTABLE"
+    assert result.find("aws:ec2/vpc:Vpc") == []  # the program's own VPC is used
+    for pool in ("ml", "etl"):
+        assert result.one(REGISTRATION, pool)

@@ -1,7 +1,7 @@
 """The trust policy of an AWS role assumed with an OIDC token (AssumeRoleWithWebIdentity).
 
 Shared by every role pushpools lets an outside identity provider's tokens assume: GitHub
-Actions' (ci_identities.py) and Prefect Cloud's (managed_federation.py).
+Actions' (pushpools_tools/ci_identities.py) and Prefect Cloud's (managed/federation.py).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 No credentials block. Nothing in any cloud either, unless the flow runs reach AWS with a
 federated identity: then an IAM role they assume with Prefect Cloud's OIDC token (see
-managed_federation.py), whose ARN the template's `federated_identity` defaults to. The
+federation.py), whose ARN the template's `federated_identity` defaults to. The
 AWS SDK is imported only for pools that have one.
 """
 

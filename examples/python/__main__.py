@@ -10,7 +10,9 @@ built from pushpools' components directly, without pushpools' stack config.
 import pulumi
 
 from pushpools.components.aws.pool import EcsPushPool
-from pushpools.components.gcp.pool import CloudRunPushPool, ServiceAccountUserScope
+from pushpools.components.aws.settings import LaunchType
+from pushpools.components.gcp.pool import CloudRunPushPool
+from pushpools.components.gcp.settings import ServiceAccountUserScope
 from pushpools.components.prefect.registration import PoolRegistration
 
 config = pulumi.Config()
@@ -25,7 +27,17 @@ ml = CloudRunPushPool(
         "labels": {"team": "data"},
     },
 )
-etl = EcsPushPool("etl", {"region": "eu-west-1", "labels": {"team": "data"}})
+# The args are the pool's section of a stack file, nested the same way (`aws.network`, ...).
+etl = EcsPushPool(
+    "etl",
+    {
+        "region": "eu-west-1",
+        "network": {"cidr_block": "10.30.0.0/16"},
+        "launch_type": LaunchType.FARGATE_SPOT,
+        "ecr": {"keep_last_images": 50},
+        "labels": {"team": "data"},
+    },
+)
 
 for pool in (ml, etl):
     PoolRegistration(
