@@ -15,7 +15,7 @@ import types
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Union, get_args, get_origin
+from typing import Annotated, Any, Union, get_args, get_origin
 
 import annotated_types
 from pydantic import BaseModel
@@ -122,6 +122,8 @@ def _yaml_value(value: Any) -> str:
 
 def _annotation_text(annotation: Any) -> str:
     origin = get_origin(annotation)
+    if origin is Annotated:  # StrictBool, StrictInt: the type under the constraint
+        return _annotation_text(get_args(annotation)[0])
     if origin is list:
         (item,) = get_args(annotation)
         return "list of maps" if _is_model(item) else f"list of {_annotation_text(item)}"
