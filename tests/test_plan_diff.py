@@ -263,3 +263,45 @@ def test_the_diagram_shows_every_resource_and_every_recorded_dependency() -> Non
     # The VPC is created before its subnets, on the ECS pool's critical path.
     assert f"{ids['dev-ecs-vpc']} ==> {ids['dev-ecs-internet-gateway']}" in diagram
     assert "| dev-ecs | 22 | 4 | `dev-ecs-vpc` → " in critical_paths_markdown(document)
+
+
+def test_a_new_azure_custom_role_shows_its_actions_and_built_in_roles_their_names() -> None:
+    from datetime import timedelta
+
+    from pushpools.components.azure.settings import today_utc
+
+    def plan(role: str) -> dict:
+        pool = {
+            "name": "aci",
+            "type": "azure-container-instance:push",
+            "azure": {
+                "subscription_id": "6b1f3c2e-8d4a-4f7e-9a0b-2c5d7e9f1a3b",
+                "client_secret_expires_on": (today_utc() + timedelta(days=90)).isoformat(),
+                "role": role,
+            },
+        }
+        return plan_document(run_config({"pushpools:pools": [pool]}))
+
+    text = render_text(diff_plans(plan("contributor"), plan("least-privilege")))
+    assert "to None" not in text
+    assert "new custom role 'Prefect ACI runner aci" in text
+    assert "allows Microsoft.ContainerInstance/containerGroups/" in text
+    assert "changes: roleDefinitionId Contributor (" in text
+
+
+def test_output_changes_show_when_no_resource_changes() -> None:
+    """With registration off, a Managed pool's packages live only in the stack outputs that
+    a team registers by hand: changing them is a change."""
+
+    def plan(packages: list[str]) -> dict:
+        pool = {"name": "quick", "type": "prefect:managed", "managed": {"pip_packages": packages}}
+        return plan_document(run_config({"pushpools:pools": [pool]}))
+
+    text = render_text(diff_plans(plan(["pandas"]), plan(["pandas", "httpx"])))
+    assert "no changes" not in text
+    assert "no resource changes; " in text
+    assert "pools.quick" in text
+    assert "httpx" in text
+    assert render_text(diff_plans(plan(["pandas"]), plan(["pandas"]))).startswith(
+        "stack test: no changes"
+    )

@@ -100,6 +100,10 @@ class PlanDiff:
     stack: str
     changes: list[ResourceChange]
     renamed_pools: dict[str, str] = field(default_factory=dict)
+    outputs: list[InputChange] = field(default_factory=list)
+    """Stack outputs that change (per pool where an output is per pool): what a team that
+    registers the pools by hand reads, so a change there is a change even with no resource
+    changing."""
 
     @property
     def access_changes(self) -> list[ResourceChange]:
@@ -130,7 +134,34 @@ def diff_plans(old: dict[str, Any], new: dict[str, Any]) -> PlanDiff:
     for urn, resource in before.items():
         if urn not in after and urn not in matched:
             changes.append(_removed(resource))
-    return PlanDiff(str(new.get("stack") or old.get("stack") or ""), changes, renamed)
+    outputs = _output_changes(old.get("outputs") or {}, new.get("outputs") or {})
+    return PlanDiff(str(new.get("stack") or old.get("stack") or ""), changes, renamed, outputs)
+
+
+# Outputs that hold one entry per pool: compared pool by pool.
+_PER_POOL_OUTPUTS = ("pools", "prefect_yaml", "credentials_blocks")
+
+
+def _output_changes(old: dict[str, Any], new: dict[str, Any]) -> list[InputChange]:
+    changes = []
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key), new.get(key)
+        if key in _PER_POOL_OUTPUTS and isinstance(a or {}, dict) and isinstance(b or {}, dict):
+            a, b = a or {}, b or {}
+            for pool in sorted(set(a) | set(b)):
+                changes += _value_change(f"{key}.{pool}", a.get(pool), b.get(pool))
+        else:
+            changes += _value_change(key, a, b)
+    return changes
+
+
+def _value_change(key: str, a: Any, b: Any) -> list[InputChange]:
+    secret = _is_mask(a) or _is_mask(b)
+    if secret and not _secret_changed(a, b):
+        return []
+    if not secret and _normalized(a) == _normalized(b):
+        return []
+    return [InputChange(key, a, b, secret=secret)]
 
 
 def _creating(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -270,9 +301,16 @@ def _grant_summary(resource: dict[str, Any]) -> str:
     if "role" in i and "member" in i:
         scope = i.get("project") or i.get("serviceAccountId") or i.get("repository") or "?"
         return f"grant {i['role']} to {i['member']} on {scope}"
+    if resource["type"] == "azure-native:authorization:RoleDefinition":
+        actions = [a for p in i.get("permissions") or [] for a in p.get("actions") or []]
+        scopes = ", ".join(i.get("assignableScopes") or []) or "?"
+        return (
+            f"custom role {i.get('roleName')!r} allows {', '.join(actions) or 'nothing'} "
+            f"(assignable on {scopes})"
+        )
     if "roleDefinitionId" in i:
         principal, scope = i.get("principalId"), i.get("scope")
-        return f"role assignment {i['roleDefinitionId']} to {principal} on {scope}"
+        return f"role assignment {_role_name(i['roleDefinitionId'])} to {principal} on {scope}"
     if "policyArn" in i:
         holder = i.get("role") or i.get("user")
         return f"policy {i['policyArn']} attached to {holder}"
@@ -280,6 +318,27 @@ def _grant_summary(resource: dict[str, Any]) -> str:
     if statements:
         return f"{resource['type'].rsplit(':', 1)[-1]} {resource['name']}: " + "; ".join(statements)
     return f"{resource['type'].rsplit(':', 1)[-1]} {resource['name']}"
+
+
+# Azure's built-in roles by their fixed IDs, as a reviewer knows them.
+_BUILT_IN_ROLES = {
+    "acdd72a7-3385-48ef-bd42-f606fba81ae7": "Reader",
+    "b24988ac-6180-42a0-ab88-20f7382dd24c": "Contributor",
+    "8e3af657-a8ff-443c-a75c-2fe8c4bcb635": "Owner",
+    "7f951dda-4ed3-4680-a7ca-43fe172d538d": "AcrPull",
+    "8311e382-0749-4cb8-b61a-304f252e45ec": "AcrPush",
+    "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9": "User Access Administrator",
+    "f58310d9-a9f6-439a-9e8d-f62e7b41a168": "Role Based Access Control Administrator",
+    "f1a07417-d97a-45cb-824c-7a7467783830": "Managed Identity Operator",
+}
+
+
+def _role_name(role_definition_id: Any) -> str:
+    """A role definition ID with the built-in role's name (`Contributor (b249...)`)."""
+    text = str(role_definition_id)
+    guid = text.rsplit("/", 1)[-1]
+    name = _BUILT_IN_ROLES.get(guid)
+    return f"{name} ({text})" if name else text
 
 
 def _access_changes(
@@ -291,7 +350,10 @@ def _access_changes(
             was, now = set(_statements(change.before)), set(_statements(change.after))
             lines += [f"widens: {s}" for s in sorted(now - was)]
             lines += [f"narrows: {s}" for s in sorted(was - now)]
-        elif change.key in ("role", "roleDefinitionId", "member", "principalId", "scope"):
+        elif change.key == "roleDefinitionId":
+            before, after = _role_name(change.before), _role_name(change.after)
+            lines.append(f"changes: {change.key} {before} -> {after}")
+        elif change.key in ("role", "member", "principalId", "scope"):
             lines.append(f"changes: {change.key} {change.before} -> {change.after}")
     if not lines and inputs:
         lines.append(f"changes: {_grant_summary(new)} (was: {_grant_summary(old)})")
@@ -340,7 +402,11 @@ def render_markdown(diff: PlanDiff) -> str:
 
 def _render(diff: PlanDiff, *, markdown: bool) -> list[str]:
     counts = diff.counts()
-    summary = ", ".join(f"{n} to {action}" for action, n in counts.items() if n) or "no changes"
+    summary = ", ".join(f"{n} to {action}" for action, n in counts.items() if n)
+    if diff.outputs:
+        noun = "output changes" if len(diff.outputs) == 1 else "outputs change"
+        summary = f"{summary or 'no resource changes'}; {len(diff.outputs)} {noun}"
+    summary = summary or "no changes"
     item, sub = ("- ", "  - ") if markdown else ("    ", "        ")
     title = f"### Stack `{diff.stack}`" if markdown else f"stack {diff.stack}"
     lines = [f"{title}: {summary}"]
@@ -359,6 +425,9 @@ def _render(diff: PlanDiff, *, markdown: bool) -> list[str]:
         if change.note:
             lines.append(f"{sub}{change.note}")
         lines += [f"{sub}{_input_line(i, markdown=markdown)}" for i in change.inputs]
+    if diff.outputs:
+        lines += ["", "**Stack outputs**" if markdown else "  outputs:"]
+        lines += [f"{item}{_input_line(i, markdown=markdown)}" for i in diff.outputs]
     return lines
 
 

@@ -53,6 +53,8 @@ def masked(value: Any, digest_key: bytes | None = None) -> Any:
             return SECRET
         plain = json.dumps(reveal(value), sort_keys=True, default=str).encode()
         return f"[secret {hmac.new(digest_key, plain, hashlib.sha256).hexdigest()[:16]}]"
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # the wire has only doubles: 14, as the stack file says, not 14.0
     if isinstance(value, dict):
         return {k: masked(v, digest_key) for k, v in value.items()}
     if isinstance(value, list):
@@ -130,7 +132,32 @@ def render_text(run: ProgramRun, settings: StackSettings | None = None) -> str:
         else:
             lines += _key_value("  ", name, value)
     lines += _render_prefect(document["outputs"])
+    lines += _unchecked_prerequisites(run)
     return "\n".join(lines) + "\n"
+
+
+# What each provider needs from the machine that runs `pulumi up`, which no offline plan
+# can see: by the package of the resource types a stack declares.
+_PREREQUISITES = {
+    "gcp": "Google Cloud credentials (gcloud auth application-default login, or a service "
+    "account) with rights in each pool's project",
+    "aws": "AWS credentials, and a region for the provider (aws:region or AWS_REGION), "
+    "with rights in the pools' account",
+    "azure-native": "Azure credentials (az login, or a service principal) with rights in "
+    "each pool's subscription, and its resource providers registered",
+    "azuread": "Entra ID rights to create app registrations in the tenant",
+    "pulumi-python": "the Prefect API reachable from the machine that runs pulumi up",
+}
+
+
+def _unchecked_prerequisites(run: ProgramRun) -> list[str]:
+    packages = {r.type.split(":", 1)[0] for r in run.resources if r.custom}
+    needed = [text for package, text in _PREREQUISITES.items() if package in packages]
+    if not needed:
+        return []
+    return ["", "Not checked offline (pulumi preview checks them):"] + [
+        f"  - {text}" for text in needed
+    ]
 
 
 def _environment_lines(settings: StackSettings | None) -> list[str]:
