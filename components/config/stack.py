@@ -45,6 +45,7 @@ AwsSection = Annotated[Any, LazySection(Cloud.AWS)]
 AzureSection = Annotated[Any, LazySection(Cloud.AZURE)]
 ModalSection = Annotated[Any, LazySection(Cloud.MODAL)]
 ManagedSection = Annotated[Any, LazySection(Cloud.MANAGED)]
+CoiledSection = Annotated[Any, LazySection(Cloud.COILED)]
 # Kinds that create no named resource: every setting has a default, the section may be left out.
 _OPTIONAL_SECTIONS = frozenset(k.cloud for k in KINDS if not k.creates_cloud_resources)
 
@@ -101,6 +102,10 @@ class PoolConfig(ConfigModel):
         default=None,
         description="Settings of a Prefect Managed pool (type prefect:managed); may be left out.",
     )
+    coiled: CoiledSection = Field(
+        default=None,
+        description="Settings of a Coiled pool (types coiled:push, coiled).",
+    )
     prefect: PoolPrefectSettings = Field(
         default=PoolPrefectSettings(),
         description="How the pool's block and work pool are registered in Prefect.",
@@ -115,7 +120,7 @@ class PoolConfig(ConfigModel):
                 return {**data, cloud.value: {}}
         return data
 
-    @field_validator("gcp", "aws", "azure", "managed")
+    @field_validator("gcp", "aws", "azure", "managed", "coiled")
     @classmethod
     def _resolve_names(cls, section: Any, info: ValidationInfo) -> Any:
         # Components and the collision checks read the final names. Without a valid pool
