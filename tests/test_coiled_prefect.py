@@ -100,7 +100,8 @@ def test_the_pool_and_its_block_are_registered_and_wired(
     with SyncPrefectClient(prefect_server.api_url) as client:
         stored = client.read_block_document(block_state["block_document_id"], include_secrets=True)
         assert stored.name == "coiled-runs-coiled-credentials"
-        assert stored.block_type is not None and stored.block_type.slug == "coiled-credentials"
+        assert stored.block_type is not None
+        assert stored.block_type.slug == "coiled-credentials"
         assert stored.data == {"api_token": "coiled-tok-first"}
         pool = client.read_work_pool("coiled-runs")
     assert pool.type == "coiled"
