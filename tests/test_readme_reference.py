@@ -24,6 +24,7 @@ COMPONENTS = [
     ("AciPushPool", "pushpools.components.azure.pool"),
     ("ModalPushPool", "pushpools.components.modal.pool"),
     ("ManagedPool", "pushpools.components.managed.pool"),
+    ("CoiledPushPool", "pushpools.components.coiled.pool"),
 ]
 
 
