@@ -4,8 +4,8 @@ Prefect's `--provision-infra` helper only stores a Coiled API token in a
 `coiled-credentials` block (`{"api_token": ...}`, prefect-coiled's `CoiledCredentials`) and
 points the template's `credentials` variable at it. The stack program reads the token from
 secret stack config, so it is a Pulumi secret from the start; a new token set there
-rotates it (the block is updated in place). Coiled's own cloud setup, which its CLI does
-imperatively with an administrator's credentials, is opt-in per pool (see cloud_setup.py).
+rotates it (the block is updated in place). Coiled's own cloud setup (`coiled setup
+aws|gcp`) is not declared here yet: docs/coiled.md.
 """
 
 from typing import Any, NotRequired, TypedDict

@@ -163,8 +163,6 @@ KINDS: tuple[PoolKind, ...] = (
         credentials_variable="credentials",
         default_block_name="{pool}-coiled-credentials",
         secret_args={"api_token": "token_key"},
-        # Coiled's own cloud setup, opt-in per pool (an IAM role; service accounts).
-        provider_mocks={"aws": f"{_MOCKS}.aws", "gcp": f"{_MOCKS}.gcp"},
     ),
 )
 
