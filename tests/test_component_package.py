@@ -26,6 +26,7 @@ from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
 from pushpools.components.aws.pool import EcsPushPool
 from pushpools.components.azure.pool import AciPushPool
+from pushpools.components.coiled.pool import CoiledPushPool
 from pushpools.components.gcp.pool import CloudRunPushPool
 from pushpools.components.managed.pool import ManagedPool
 from pushpools.components.modal.pool import ModalPushPool
@@ -33,7 +34,14 @@ from pushpools_tools.engine import is_secret, reveal, run_program
 
 PLUGIN_DIR = PROJECT_DIR / "provider"
 PROJECT = "acme-data-dev"
-COMPONENTS = [CloudRunPushPool, EcsPushPool, AciPushPool, ModalPushPool, ManagedPool]
+COMPONENTS = [
+    CloudRunPushPool,
+    EcsPushPool,
+    AciPushPool,
+    ModalPushPool,
+    ManagedPool,
+    CoiledPushPool,
+]
 
 
 @pytest.fixture(scope="module")

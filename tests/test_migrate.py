@@ -594,3 +594,32 @@ def test_the_cli_says_why_the_shipped_dev_stack_cannot_be_migrated_as_it_is() ->
     assert result.returncode == 2
     assert result.stderr.startswith("pushpools:pools[0].naming: 'derived'; migrating needs")
     assert "Traceback" not in result.stderr
+
+
+def test_a_coiled_pool_migrates_by_adopting_the_helpers_block_and_pool() -> None:
+    # The helper makes only a coiled-credentials block and the pool: nothing to import
+    # into state, both adopted in place by the first `pulumi up` (the new token goes in).
+    prefect = {"pushpools:prefect": {"api_url": "http://127.0.0.1:4200/api"}}
+    pool = {"name": "etl-coiled", "type": "coiled", "coiled": {"workspace": "acme"}}
+    secrets = {"pushpools:coiledApiToken": "coiled-tok-x"}
+    with pytest.raises(MigrationError) as caught:
+        _migrate_secret([pool], {**prefect, **secrets})
+    assert caught.value.problems == [
+        "pushpools:pools[0].prefect.adopt_existing: false; migrating needs true, so that the "
+        "first `pulumi up` takes over the helper's work pool 'etl-coiled' and block "
+        "'etl-coiled-coiled-credentials' in place instead of failing on them"
+    ]
+    adopting = pool | {"prefect": {"adopt_existing": True}}
+    migration = _migrate_secret([adopting], {**prefect, **secrets})
+    assert migration.pools[0].decisions == []
+    assert (
+        migration.pools[0]
+        .prefect[0]
+        .startswith("block coiled-credentials/etl-coiled-coiled-credentials: adopted in place")
+    )
+
+
+def _migrate_secret(pools: list[dict[str, Any]], extra: dict[str, Any]) -> Migration:
+    secret_keys = [key for key in extra if key.endswith("Token")]
+    settings = settings_for({"pushpools:pools": pools, **extra}, secret_keys)
+    return build_migration(run_stack(PROJECT_DIR, settings), settings)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from pushpools.components.azure.settings import today_utc
-from pushpools.components.config import PoolType
+from pushpools.components.config import PoolConfig, PoolType
 from pushpools_tools.engine import ProgramRun, reveal
 from pushpools_tools.plan import run_stack
 from pushpools_tools.stackfile import load_stack
@@ -108,6 +108,7 @@ def _settings(pool_type: PoolType) -> dict[str, Any]:
         },
         "modal": {},
         "managed": {},
+        "coiled": {"coiled": {"workspace": "acme"}},
     }
     from pushpools.components.config.pool_types import POOL_KINDS
 
@@ -115,9 +116,12 @@ def _settings(pool_type: PoolType) -> dict[str, Any]:
 
 
 def _run(*pools: dict[str, Any]) -> ProgramRun:
-    tokens = {"pushpools:modalTokenId": "ak-test", "pushpools:modalTokenSecret": "as-test"}
-    if not any(p["type"] == PoolType.MODAL_PUSH for p in pools):
-        tokens = {}
+    # The secret keys the pools' kinds read (Modal's token, Coiled's), each set once.
+    tokens = {
+        f"pushpools:{key}": "token-test"
+        for pool in pools
+        for key in PoolConfig.model_validate(pool).secret_config_keys()
+    }
     return run_config({"pushpools:pools": list(pools), **tokens}, secret_keys=list(tokens))
 
 

@@ -26,12 +26,16 @@ class PoolType(StrEnum):
     AZURE_CONTAINER_INSTANCE_PUSH = "azure-container-instance:push"
     MODAL_PUSH = "modal:push"
     PREFECT_MANAGED = "prefect:managed"
+    COILED_PUSH = "coiled:push"
     # Worker types: self-hosted Prefect servers know no push pools; these need the
     # same cloud prerequisites, with a worker polling instead of Prefect Cloud pushing.
     CLOUD_RUN = "cloud-run"
     CLOUD_RUN_V2 = "cloud-run-v2"
     ECS = "ecs"
     AZURE_CONTAINER_INSTANCE = "azure-container-instance"
+    # prefect-coiled's worker (CoiledWorker.type); a self-hosted server knows it once
+    # prefect-coiled is installed where its workers run.
+    COILED = "coiled"
 
 
 class Cloud(StrEnum):
@@ -42,6 +46,7 @@ class Cloud(StrEnum):
     AZURE = "azure"
     MODAL = "modal"
     MANAGED = "managed"
+    COILED = "coiled"
 
 
 _COMPONENTS = "pushpools.components"
@@ -147,6 +152,20 @@ KINDS: tuple[PoolKind, ...] = (
         creates_cloud_resources=False,
         # Its optional keyless AWS access (an IAM role Prefect Cloud assumes).
         provider_mocks={"aws": f"{_MOCKS}.aws"},
+    ),
+    PoolKind(
+        cloud=Cloud.COILED,
+        types=(PoolType.COILED_PUSH, PoolType.COILED),
+        settings=f"{_COMPONENTS}.coiled.settings:CoiledSettings",
+        component=f"{_COMPONENTS}.coiled.pool:CoiledPushPool",
+        # prefect-coiled's CoiledCredentials block and the worker's `credentials` variable.
+        block_type_slug="coiled-credentials",
+        credentials_variable="credentials",
+        default_block_name="{pool}-coiled-credentials",
+        # Nothing in a cloud yet (Coiled's own setup as code is to come): no names, no tags.
+        creates_cloud_resources=False,
+        takes_labels=False,
+        secret_args={"api_token": "token_key"},
     ),
 )
 

@@ -45,6 +45,7 @@ AwsSection = Annotated[Any, LazySection(Cloud.AWS)]
 AzureSection = Annotated[Any, LazySection(Cloud.AZURE)]
 ModalSection = Annotated[Any, LazySection(Cloud.MODAL)]
 ManagedSection = Annotated[Any, LazySection(Cloud.MANAGED)]
+CoiledSection = Annotated[Any, LazySection(Cloud.COILED)]
 # Kinds that create no named resource: every setting has a default, the section may be left out.
 _OPTIONAL_SECTIONS = frozenset(k.cloud for k in KINDS if not k.creates_cloud_resources)
 
@@ -100,6 +101,10 @@ class PoolConfig(ConfigModel):
     managed: ManagedSection = Field(
         default=None,
         description="Settings of a Prefect Managed pool (type prefect:managed); may be left out.",
+    )
+    coiled: CoiledSection = Field(
+        default=None,
+        description="Settings of a Coiled pool (types coiled:push, coiled).",
     )
     prefect: PoolPrefectSettings = Field(
         default=PoolPrefectSettings(),

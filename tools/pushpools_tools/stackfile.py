@@ -22,6 +22,8 @@ from typing import Any
 
 import yaml
 
+from pushpools.components.config.pool_types import KINDS
+
 SECRET_PLACEHOLDER = "[secret: encrypted in the stack file]"  # noqa: S105 - a mask
 ESC_PLACEHOLDER = "[secret: from a Pulumi ESC environment]"
 # The secret keys of the `pushpools:` namespace an ESC environment is expected to supply
@@ -107,11 +109,13 @@ def _from_environments(
     wanted = [f"{project}:{key}" for key in _ESC_SECRET_KEYS]
     pools = stack_values.get(f"{project}:pools") or stack_values.get("pools") or []
     for pool in pools if isinstance(pools, list) else []:
-        modal = pool.get("modal") if isinstance(pool, dict) else None
-        if isinstance(modal, dict):
-            for field in ("token_id_key", "token_secret_key"):
-                if isinstance(modal.get(field), str):
-                    wanted.append(_qualify(modal[field], project))
+        # Kinds with secret args (Modal's token, Coiled's) name the keys that hold them.
+        for kind in KINDS:
+            section = pool.get(kind.cloud.value) if isinstance(pool, dict) else None
+            if isinstance(section, dict):
+                for field in kind.secret_args.values():
+                    if isinstance(section.get(field), str):
+                        wanted.append(_qualify(section[field], project))
     return [key for key in dict.fromkeys(wanted) if key not in config]
 
 
