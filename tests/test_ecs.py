@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
+from pushpools.components.aws.fargate_zones import fargate_zones
 from pushpools_tools.engine import ProgramRun, Registration, is_secret, reveal
 from tests.harness import inputs, outputs, run_pools
 
@@ -344,14 +345,60 @@ def test_an_opted_in_local_zone_gets_no_subnet() -> None:
 
 
 def test_a_region_with_other_zone_names_uses_the_names_aws_lists() -> None:
+    # The mocked account still sees ap-northeast-1b (apne1-az3), where Fargate does not run.
     run = run_pools(_ecs_pool(region="ap-northeast-1", network={"cidr_block": "172.20.0.0/20"}))
     subnets = sorted(
         (inputs(s)["availabilityZone"], inputs(s)["cidrBlock"]) for s in run.find(SUBNET)
     )
+    # Each subnet keeps the quarter of its zone's place in the list: 1b's stays free, so
+    # that a stack made before 1b was skipped keeps 1c's subnet as it is.
     assert subnets == [
         ("ap-northeast-1a", "172.20.0.0/22"),
-        ("ap-northeast-1c", "172.20.4.0/22"),
-        ("ap-northeast-1d", "172.20.8.0/22"),
+        ("ap-northeast-1c", "172.20.8.0/22"),
+        ("ap-northeast-1d", "172.20.12.0/22"),
+    ]
+
+
+# Where AWS documents Linux containers on Fargate in some zone IDs only ("Supported Regions
+# for Amazon ECS on AWS Fargate"); the mocked account maps names to IDs its own way.
+@pytest.mark.parametrize(
+    ("region", "zone_ids"),
+    [
+        ("us-west-1", {"usw1-az1", "usw1-az3"}),
+        ("ap-northeast-1", {"apne1-az1", "apne1-az2", "apne1-az4"}),
+    ],
+)
+def test_subnets_go_only_to_zone_ids_where_fargate_runs(region: str, zone_ids: set[str]) -> None:
+    run = run_pools(_ecs_pool(region=region))
+    placed = {outputs(s)["availabilityZoneId"] for s in run.find(SUBNET)}
+    assert placed == zone_ids
+
+
+def test_two_fargate_zones_get_two_subnets_and_keep_their_quarters() -> None:
+    run = run_pools(_ecs_pool(region="us-west-1"))
+    subnets = sorted(
+        (inputs(s)["availabilityZone"], inputs(s)["cidrBlock"]) for s in run.find(SUBNET)
+    )
+    assert subnets == [("us-west-1a", "10.0.0.0/18"), ("us-west-1c", "10.0.128.0/18")]
+    defaults = run.outputs["pools"]["dev-ecs"]["template_defaults"]
+    assert len(defaults["network_configuration"]["subnets"]) == 2
+
+
+def test_the_zone_filter_goes_by_zone_id_not_by_name() -> None:
+    # An account whose us-east-1b is use1-az3: the filter must skip it by its ID.
+    names = ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d", "us-east-1e"]
+    ids = ["use1-az2", "use1-az3", "use1-az6", "use1-az1", "use1-az4"]
+    assert fargate_zones("us-east-1", names, ids, slots=4, limit=3) == [
+        ("us-east-1a", 0),
+        ("us-east-1c", 2),
+        ("us-east-1d", 3),
+    ]
+    # Everywhere else every standard zone runs Fargate: the first ones in name order.
+    names = ["eu-west-1c", "eu-west-1a", "eu-west-1b"]
+    ids = ["euw1-az1", "euw1-az2", "euw1-az3"]
+    assert fargate_zones("eu-west-1", names, ids, slots=4, limit=2) == [
+        ("eu-west-1a", 0),
+        ("eu-west-1b", 1),
     ]
 
 

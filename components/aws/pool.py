@@ -24,6 +24,7 @@ from pushpools.components.aws.ecs_policies import (
     prefect_policy,
     task_trust_policy,
 )
+from pushpools.components.aws.fargate_zones import fargate_zones
 from pushpools.components.aws.settings import ContainerInsights, EcsSettings, LaunchType
 from pushpools.components.config import Cloud, PoolType
 from pushpools.components.naming import Naming
@@ -392,25 +393,30 @@ def _lifecycle_policy(keep_last: int) -> dict[str, Any]:
 def _new_network(
     name: str, aws: EcsSettings, tags: dict[str, str], parent: pulumi.Resource
 ) -> _Network:
-    """A VPC with one public subnet per zone (up to three) routed to an internet gateway."""
+    """A VPC with one public subnet per zone where Fargate runs (up to three), routed to an
+    internet gateway."""
     opts = pulumi.ResourceOptions(parent=parent)
     region = aws.region
-    zones = sorted(
-        get_availability_zones(
-            state="available",
-            # Standard zones only: Local and Wavelength Zones an account opted into are
-            # listed too (and sort first by name), but Fargate does not run there. The
-            # `zone-type` filter of DescribeAvailabilityZones (EC2 API reference).
-            filters=[{"name": "zone-type", "values": ["availability-zone"]}],
-            region=region,
-            opts=pulumi.InvokeOptions(parent=parent),
-        ).names
-    )[:MAX_ZONES]
-    if not zones:
-        raise pulumi.RunError(f"AWS lists no available availability zone in {region}")
+    listed = get_availability_zones(
+        state="available",
+        # Standard zones only: Local and Wavelength Zones an account opted into are
+        # listed too (and sort first by name), but Fargate does not run there. The
+        # `zone-type` filter of DescribeAvailabilityZones (EC2 API reference).
+        filters=[{"name": "zone-type", "values": ["availability-zone"]}],
+        region=region,
+        opts=pulumi.InvokeOptions(parent=parent),
+    )
     cidr = ipaddress.IPv4Network(aws.network.new_vpc_cidr)
-    # Quarters of the VPC: three for the zones, one left for later.
+    # Quarters of the VPC, one per zone slot: three zones, and a quarter left for later or
+    # for the fourth zone when one of the first three runs no Fargate.
     subnet_cidrs = list(cidr.subnets(prefixlen_diff=2))
+    zones = fargate_zones(
+        region, listed.names, listed.zone_ids, slots=len(subnet_cidrs), limit=MAX_ZONES
+    )
+    if not zones:
+        raise pulumi.RunError(
+            f"AWS lists no available availability zone where Fargate runs in {region}"
+        )
     named = str(aws.names.vpc)  # resolved by the config layer
 
     vpc = ec2.Vpc(
@@ -439,11 +445,11 @@ def _new_network(
         opts=opts,
     )
     subnet_ids = []
-    for zone, subnet_cidr in zip(zones, subnet_cidrs, strict=False):
+    for zone, slot in zones:
         subnet = ec2.Subnet(
             f"{name}-public-{zone}",
             vpc_id=vpc.id,
-            cidr_block=str(subnet_cidr),
+            cidr_block=str(subnet_cidrs[slot]),
             availability_zone=zone,
             region=region,
             tags={**tags, "Name": f"{named}-public-{zone}"},

@@ -255,7 +255,7 @@ class EcsNetwork(ConfigModel):
         default=None,
         description=(
             "CIDR of a new VPC (default 10.0.0.0/16); it gets one public subnet per availability "
-            "zone, in up to three zones, each a quarter of the VPC."
+            "zone where Fargate runs, in up to three zones, each a quarter of the VPC."
         ),
     )
     assign_public_ip: bool = Field(

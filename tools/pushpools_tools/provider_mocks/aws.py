@@ -19,10 +19,35 @@ from pushpools_tools.provider_mocks import stable_id
 ACCOUNT_ID = "123456789012"  # AWS's own documentation account
 DEFAULT_REGION = "us-east-1"  # the provider's region when a resource names none
 
-# Availability zones as `DescribeAvailabilityZones` lists them; most regions have three.
-_ZONE_LETTERS = {"us-east-1": "abcdef", "us-west-2": "abcd", "ap-northeast-1": "acd"}
+# Availability zones as `DescribeAvailabilityZones` lists them for the mocked account: zone
+# name -> zone ID. AWS maps names to IDs per account in its oldest regions, and an account
+# that old still sees zones since closed to new accounts (usw1-az2, apne1-az3), where
+# Fargate does not run. Regions not listed here have three zones, a-c, az1-az3.
+_ZONES = {
+    "us-east-1": {
+        "us-east-1a": "use1-az4",
+        "us-east-1b": "use1-az6",
+        "us-east-1c": "use1-az1",
+        "us-east-1d": "use1-az2",
+        "us-east-1e": "use1-az3",
+        "us-east-1f": "use1-az5",
+    },
+    "us-west-1": {"us-west-1a": "usw1-az3", "us-west-1b": "usw1-az2", "us-west-1c": "usw1-az1"},
+    "us-west-2": {
+        "us-west-2a": "usw2-az1",
+        "us-west-2b": "usw2-az2",
+        "us-west-2c": "usw2-az3",
+        "us-west-2d": "usw2-az4",
+    },
+    "ap-northeast-1": {
+        "ap-northeast-1a": "apne1-az4",
+        "ap-northeast-1b": "apne1-az3",
+        "ap-northeast-1c": "apne1-az1",
+        "ap-northeast-1d": "apne1-az2",
+    },
+}
 # Local Zones of the mocked account (it opted into Los Angeles).
-_LOCAL_ZONES = {"us-west-2": "us-west-2-lax-1a"}
+_LOCAL_ZONES = {"us-west-2": {"us-west-2-lax-1a": "usw2-lax1-az1"}}
 
 
 def _region(args: MockResourceArgs) -> str:
@@ -188,16 +213,26 @@ def _subnet(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
     return id_, {**state, "availabilityZoneId": _zone_id(zone)}
 
 
-def _zone_id(zone: str) -> str:
-    region, letter = zone[:-1], zone[-1]
+def _zones_of(region: str) -> dict[str, str]:
+    """The region's standard zones in the mocked account: name -> zone ID."""
+    if region in _ZONES:
+        return _ZONES[region]
     parts = region.split("-")
     short = parts[0] + "".join(p[0] for p in parts[1:-1]) + parts[-1]
-    return f"{short}-az{'abcdef'.index(letter) + 1}"
+    return {f"{region}{letter}": f"{short}-az{number}" for number, letter in enumerate("abc", 1)}
+
+
+def _zone_id(zone: str) -> str:
+    for region in (zone.rsplit("-", 2)[0], zone[:-1]):
+        zones = {**_zones_of(region), **_LOCAL_ZONES.get(region, {})}
+        if zone in zones:
+            return zones[zone]
+    raise KeyError(f"the mocked account has no availability zone {zone!r}")
 
 
 def _availability_zones(args: MockCallArgs) -> dict[str, Any]:
     region = args.args.get("region") or DEFAULT_REGION
-    names = [f"{region}{letter}" for letter in _ZONE_LETTERS.get(region, "abc")]
+    zones = dict(_zones_of(region))
     # As an account opted into a Local Zone sees it: listed with the region's zones (and
     # sorting first), unless a `zone-type` filter asks for standard zones only.
     zone_types = {
@@ -206,16 +241,17 @@ def _availability_zones(args: MockCallArgs) -> dict[str, Any]:
         if f.get("name") == "zone-type"
         for value in f.get("values", [])
     }
-    if region in _LOCAL_ZONES and (not zone_types or "local-zone" in zone_types):
-        names = [_LOCAL_ZONES[region], *names]
+    local = _LOCAL_ZONES.get(region, {})
+    if local and (not zone_types or "local-zone" in zone_types):
+        zones = {**local, **zones}
     if zone_types and "availability-zone" not in zone_types:
-        names = [n for n in names if n == _LOCAL_ZONES.get(region)]
+        zones = {name: zone_id for name, zone_id in zones.items() if name in local}
     return {
         "id": region,
         "region": region,
-        "names": names,
-        "zoneIds": [_zone_id(n) for n in names],
-        "groupNames": [region] * len(names),
+        "names": list(zones),
+        "zoneIds": list(zones.values()),
+        "groupNames": [region] * len(zones),
         "state": args.args.get("state"),
     }
 
