@@ -12,8 +12,9 @@ import pytest
 import yaml
 
 from pushpools.components.aws.fargate_zones import fargate_zones
+from pushpools.components.aws.settings import EcsSettings
 from pushpools_tools.engine import ProgramRun, Registration, is_secret, reveal
-from tests.harness import inputs, outputs, run_pools
+from tests.harness import PROJECT_DIR, inputs, outputs, run_config, run_pools
 
 ACCOUNT = "123456789012"  # the account the AWS provider mock answers with
 EXECUTION_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
@@ -22,6 +23,10 @@ S3_READ = "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"
 CUSTOM_POLICY = "arn:aws:iam::210987654321:policy/flows/warehouse-writer"
 EXISTING_VPC = "vpc-0a1b2c3d4e5f60718"
 EXISTING_SUBNETS = ["subnet-0a1b2c3d4e5f60719", "subnet-0a1b2c3d4e5f6071a"]
+PREFECT_CLOUD = (
+    "https://api.prefect.cloud/api/accounts/0b8f9c1e-2d3a-4b5c-8d7e-6f5a4b3c2d1e/"
+    "workspaces/1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f"
+)
 
 ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
@@ -595,6 +600,35 @@ def test_an_existing_user_gets_the_policy_and_a_key_but_is_not_created(
         "policyArn": _arn(custom_run, POLICY, "prod-ecs-prefect-policy"),
     }
     assert inputs(custom_run.one(ACCESS_KEY))["user"] == "ci-prefect"
+
+
+def test_an_existing_users_key_rule_is_stated_where_it_is_set() -> None:
+    # A rotation holds the old and the new key at once and IAM allows two per user: an
+    # existing user must hold no other key when key_generation is bumped. pushpools cannot
+    # see the user's keys, so the setting itself and the ECS page must say so.
+    description = EcsSettings.model_fields["existing_user_name"].description or ""
+    assert "must hold no other key when key_generation is bumped" in description
+    page = (PROJECT_DIR / "docs" / "aws-ecs.md").read_text()
+    assert "### An existing user's keys" in page
+    assert "Cannot exceed quota for AccessKeysPerUser: 2" in page
+
+
+def test_a_rotation_that_aws_refuses_leaves_the_block_on_the_old_key() -> None:
+    """The block's data comes from the new key only: if AWS refuses to create it (a third
+    key for an existing user), the block is not updated, and Pulumi deletes the key that
+    left the program only after every create and update succeeded."""
+    run = run_config(
+        {
+            "pushpools:pools": [_ecs_pool(existing_user_name="ci-prefect", key_generation=2)],
+            "pushpools:prefect": {"api_url": PREFECT_CLOUD},
+            "pushpools:prefectApiKey": "pnu_test",
+        },
+        secret_keys=["pushpools:prefectApiKey"],
+    )
+    new_key = run.one(ACCESS_KEY, "dev-ecs-access-key-2")
+    assert [k.name for k in run.find(ACCESS_KEY)] == ["dev-ecs-access-key-2"]
+    block = run.one("pulumi-python:dynamic/prefect:Block", "dev-ecs-credentials-block")
+    assert new_key.urn in block.dependencies
 
 
 def test_two_pools_get_two_users_each_allowed_only_its_own_resources() -> None:

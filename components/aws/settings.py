@@ -441,7 +441,9 @@ class EcsSettings(ConfigModel):
         default=None,
         description=(
             "Act as this existing IAM user instead of creating one (its policy and a new access "
-            "key are still added). IAM allows two keys per user: it must have at most one already."
+            "key are still added). IAM allows two keys per user, and a rotation holds the old "
+            "and the new key at once: the user must hold no other key when key_generation is "
+            "bumped (at most one other for the first `pulumi up`)."
         ),
     )
     key_generation: int = Field(
@@ -449,7 +451,7 @@ class EcsSettings(ConfigModel):
         ge=1,
         description=(
             "Bump to rotate the access key: a new key is created and put in the block, then the "
-            "old key is deleted."
+            "old key is deleted (two keys of the user for a moment)."
         ),
     )
 
