@@ -97,6 +97,10 @@ def _statement(document: dict[str, Any], sid: str) -> dict[str, Any]:
     return statement
 
 
+def _listed(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else value
+
+
 def _aws_resources(run: ProgramRun) -> list[Registration]:
     return [r for r in run.resources if r.type.startswith("aws:")]
 
@@ -449,15 +453,13 @@ def test_an_existing_vpc_gets_only_a_security_group(custom_run: ProgramRun) -> N
 # --- Prefect's identity ------------------------------------------------------------
 
 
-def test_the_prefect_policy_is_exactly_the_helpers_actions_on_this_pools_resources(
+def test_the_prefect_policy_holds_what_prefects_ecs_code_calls_on_this_pools_resources(
     default_run: ProgramRun,
 ) -> None:
-    vpc_id = outputs(default_run.one(VPC))["id"]
     region = f"us-east-1:{ACCOUNT}"
     cluster = f"arn:aws:ecs:{region}:cluster/dev-ecs-cluster"
     families = f"arn:aws:ecs:{region}:task-definition/prefect_dev-ecs_*"
-    groups = f"arn:aws:ec2:{region}:security-group/*"
-    vpc = f"arn:aws:ec2:{region}:vpc/{vpc_id}"
+    tasks = f"arn:aws:ecs:{region}:task/dev-ecs-cluster/*"
     log_group = f"arn:aws:logs:{region}:log-group:/ecs/dev-ecs-cluster"
     assert _arn(default_run, CLUSTER, "dev-ecs-cluster") == cluster
     policy = inputs(default_run.one(POLICY))
@@ -469,30 +471,18 @@ def test_the_prefect_policy_is_exactly_the_helpers_actions_on_this_pools_resourc
                 "Sid": "ReadInThisPoolsRegion",
                 "Effect": "Allow",
                 "Action": [
-                    "ec2:DescribeNetworkInterfaces",
-                    "ec2:DescribeSecurityGroups",
                     "ec2:DescribeSubnets",
                     "ec2:DescribeVpcs",
                     "ecs:DeregisterTaskDefinition",
                     "ecs:DescribeTaskDefinition",
-                    "ecs:ListAccountSettings",
-                    "ecs:ListClusters",
-                    "ecs:ListTaskDefinitions",
-                    "logs:DescribeLogGroups",
                 ],
                 "Resource": "*",
                 "Condition": {"StringEquals": {"aws:RequestedRegion": "us-east-1"}},
             },
             {
-                "Sid": "ThisPoolsCluster",
-                "Effect": "Allow",
-                "Action": ["ecs:CreateCluster", "ecs:DescribeClusters"],
-                "Resource": cluster,
-            },
-            {
                 "Sid": "ThisPoolsTaskDefinitions",
                 "Effect": "Allow",
-                "Action": ["ecs:RegisterTaskDefinition", "ecs:TagResource"],
+                "Action": "ecs:RegisterTaskDefinition",
                 "Resource": families,
             },
             {
@@ -503,36 +493,23 @@ def test_the_prefect_policy_is_exactly_the_helpers_actions_on_this_pools_resourc
                 "Condition": {"ArnEquals": {"ecs:cluster": cluster}},
             },
             {
+                "Sid": "TagTasksAsTheyStart",
+                "Effect": "Allow",
+                "Action": "ecs:TagResource",
+                "Resource": tasks,
+                "Condition": {"StringEquals": {"ecs:CreateAction": "RunTask"}},
+            },
+            {
                 "Sid": "TasksOnThisPoolsCluster",
                 "Effect": "Allow",
-                "Action": ["ecs:DescribeTasks", "ecs:StopTask", "ecs:TagResource"],
-                "Resource": f"arn:aws:ecs:{region}:task/dev-ecs-cluster/*",
+                "Action": ["ecs:DescribeTasks", "ecs:StopTask"],
+                "Resource": tasks,
             },
             {
-                "Sid": "ThisPoolsLogStreams",
+                "Sid": "ReadThisPoolsLogStreams",
                 "Effect": "Allow",
-                "Action": ["logs:CreateLogStream", "logs:GetLogEvents", "logs:PutLogEvents"],
+                "Action": "logs:GetLogEvents",
                 "Resource": f"{log_group}:log-stream:*",
-            },
-            {
-                "Sid": "CreateSecurityGroupsInThisPoolsVpc",
-                "Effect": "Allow",
-                "Action": "ec2:CreateSecurityGroup",
-                "Resource": [vpc, groups],
-            },
-            {
-                "Sid": "OpenSecurityGroupsOfThisPoolsVpc",
-                "Effect": "Allow",
-                "Action": "ec2:AuthorizeSecurityGroupIngress",
-                "Resource": groups,
-                "Condition": {"ArnEquals": {"ec2:Vpc": vpc}},
-            },
-            {
-                "Sid": "TagSecurityGroupsAsTheyAreCreated",
-                "Effect": "Allow",
-                "Action": "ec2:CreateTags",
-                "Resource": groups,
-                "Condition": {"StringEquals": {"ec2:CreateAction": "CreateSecurityGroup"}},
             },
             {
                 "Sid": "AllowPassRoleForEcs",
@@ -571,13 +548,15 @@ def test_pass_role_names_the_execution_and_task_roles_only(custom_run: ProgramRu
     }
 
 
-def test_an_existing_vpc_narrows_security_group_grants_to_it(custom_run: ProgramRun) -> None:
+def test_the_key_reaches_no_security_group_even_in_an_existing_vpc(
+    custom_run: ProgramRun,
+) -> None:
+    # Prefect's ECS code never creates, opens or tags a security group (only the helper
+    # does, with an admin's credentials): in a shared VPC the key must not reach them.
     document = _policy_document(custom_run, POLICY, "prod-ecs-prefect-policy")
-    vpc = f"arn:aws:ec2:eu-central-1:{ACCOUNT}:vpc/{EXISTING_VPC}"
-    assert _statement(document, "OpenSecurityGroupsOfThisPoolsVpc")["Condition"] == {
-        "ArnEquals": {"ec2:Vpc": vpc}
-    }
-    assert vpc in _statement(document, "CreateSecurityGroupsInThisPoolsVpc")["Resource"]
+    actions = {a for s in document["Statement"] for a in _listed(s["Action"])}
+    assert not {a for a in actions if a.startswith("ec2:") and not a.startswith("ec2:Describe")}
+    assert EXISTING_VPC not in json.dumps(document)
 
 
 def test_ecs_full_access_is_attached_only_when_opted_in(

@@ -265,7 +265,6 @@ class EcsPushPool(PoolComponent):
             cluster_name=self.cluster.name,
             cluster_arn=self.cluster.arn,
             log_group_arn=self.log_group.arn,
-            vpc_id=network.vpc_id,
             role_arns=pulumi.Output.all(*role_arns),
         ).apply(
             lambda v: PoolScope(
@@ -275,7 +274,6 @@ class EcsPushPool(PoolComponent):
                 cluster_arn=v["cluster_arn"],
                 task_family_prefix=task_family_prefix(name),
                 log_group_arn=v["log_group_arn"],
-                vpc_id=v["vpc_id"],
                 pass_role_arns=tuple(v["role_arns"]),
             )
         )
