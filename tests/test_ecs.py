@@ -8,13 +8,32 @@ import ipaddress
 import json
 from typing import Any
 
+import pulumi
 import pytest
 import yaml
 
 from pushpools.components.aws.fargate_zones import fargate_zones
 from pushpools.components.aws.settings import EcsSettings
-from pushpools_tools.engine import ProgramRun, Registration, is_secret, reveal
-from tests.harness import PROJECT_DIR, inputs, outputs, run_config, run_pools
+from pushpools.components.pool_args import ComponentArgsError
+from pushpools_tools.engine import (
+    FaithfulMonitor,
+    ProgramRun,
+    Registration,
+    is_secret,
+    reveal,
+    run_program,
+)
+from pushpools_tools.plan import run_stack
+from pushpools_tools.provider_mocks import aws as aws_mocks
+from tests.harness import (
+    PROJECT_DIR,
+    config_problems,
+    inputs,
+    outputs,
+    run_config,
+    run_pools,
+    settings_for,
+)
 
 ACCOUNT = "123456789012"  # the account the AWS provider mock answers with
 EXECUTION_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
@@ -771,3 +790,123 @@ def test_the_deployment_snippet_tags_the_repository_itself(default_run: ProgramR
     assert snippet["work_pool"]["job_variables"]["image"] == (
         f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/dev-ecs-flows:<tag>"
     )
+
+
+# --- the ECS service-linked role -----------------------------------------------------
+
+SERVICE_LINKED_ROLE = "aws:iam/serviceLinkedRole:ServiceLinkedRole"
+GET_ROLE = "aws:iam/getRole:getRole"
+
+
+def _retain_on_delete(monkeypatch: pytest.MonkeyPatch) -> dict[str, bool]:
+    """Logical name -> the `retainOnDelete` option each registration asks the engine for."""
+    seen: dict[str, bool] = {}
+    register = FaithfulMonitor.RegisterResource
+
+    def recording(monitor: FaithfulMonitor, request: Any) -> Any:
+        seen[request.name] = bool(request.retainOnDelete)
+        return register(monitor, request)
+
+    monkeypatch.setattr(FaithfulMonitor, "RegisterResource", recording)
+    return seen
+
+
+def test_by_default_the_service_linked_role_is_looked_up_never_created(
+    default_run: ProgramRun,
+) -> None:
+    assert [args for token, args in default_run.invokes if token == GET_ROLE] == [
+        {"name": "AWSServiceRoleForECS"}
+    ]
+    assert default_run.find(SERVICE_LINKED_ROLE) == []
+
+
+def test_an_account_without_the_role_stops_the_preview_before_anything_is_created(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(aws_mocks, "ACCOUNT_ROLES", {})  # a fresh account
+    record = ProgramRun(project="pushpools", stack="test")
+    with pytest.raises(pulumi.RunError) as caught:
+        run_stack(PROJECT_DIR, settings_for({"pushpools:pools": [_ecs_pool()]}), record=record)
+    assert [r for r in record.resources if r.custom] == []
+    assert str(caught.value) == (
+        "pool 'dev-ecs': aws.create_service_linked_role is false, but this AWS account has no "
+        "ECS service-linked role AWSServiceRoleForECS, which the cluster's capacity providers "
+        "need (a fresh account may not have it yet); set aws.create_service_linked_role: true "
+        "in one stack of this account (its deploy identity needs iam:CreateServiceLinkedRole), "
+        "or create it once: aws iam create-service-linked-role --aws-service-name "
+        "ecs.amazonaws.com"
+    )
+
+
+def test_a_failed_lookup_names_the_permission_it_needs(monkeypatch: pytest.MonkeyPatch) -> None:
+    def denied(args: Any) -> dict[str, Any]:
+        raise aws_mocks.ProviderError(
+            "invoking aws:iam/getRole:getRole: 1 error occurred: * reading IAM Role "
+            "(AWSServiceRoleForECS): operation error IAM: GetRole, StatusCode: 403, "
+            "AccessDenied: User: deployer is not authorized to perform: iam:GetRole"
+        )
+
+    monkeypatch.setitem(aws_mocks.CALLS, GET_ROLE, denied)
+    with pytest.raises(pulumi.RunError, match="the deploy identity needs iam:GetRole on it"):
+        run_pools(_ecs_pool())
+
+
+def test_created_once_for_the_stack_retained_and_every_cluster_waits_for_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(aws_mocks, "ACCOUNT_ROLES", {})  # a fresh account
+    retained = _retain_on_delete(monkeypatch)
+    run = run_pools(
+        _ecs_pool("etl-ecs", create_service_linked_role=True),
+        _ecs_pool("batch-ecs", region="eu-west-1", create_service_linked_role=True),
+    )
+    role = run.one(SERVICE_LINKED_ROLE, "ecs-service-linked-role")
+    assert inputs(role) == {"awsServiceName": "ecs.amazonaws.com"}
+    # At the stack's level: removing one pool never removes it.
+    assert str(role.parent).endswith("::pulumi:pulumi:Stack::pushpools-test")
+    assert outputs(role)["arn"] == (
+        f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS"
+    )
+    # Destroying the stack leaves it: other stacks' clusters rely on it.
+    assert retained["ecs-service-linked-role"] is True
+    for cluster in run.find(CLUSTER):
+        assert role.urn in cluster.dependencies, cluster.name
+    assert not [t for t, _ in run.invokes if t == GET_ROLE]
+
+
+def test_pools_of_a_stack_that_disagree_about_the_role_are_refused() -> None:
+    problems = config_problems(
+        {
+            "pushpools:pools": [
+                _ecs_pool("etl-ecs", create_service_linked_role=True),
+                _ecs_pool("batch-ecs"),
+            ]
+        }
+    )
+    assert problems == [
+        "pushpools:pools[1].aws.create_service_linked_role: false disagrees with pool "
+        "'etl-ecs' (aws.create_service_linked_role: true); the ECS service-linked role "
+        "AWSServiceRoleForECS is one per account, which this stack either creates or looks "
+        "up, so every pool of the stack says the same; allowed: true, or change pool "
+        "'etl-ecs' too"
+    ]
+
+
+def test_a_program_whose_components_disagree_about_the_role_is_stopped() -> None:
+    from pushpools.components.aws.pool import EcsPushPool
+
+    def program() -> None:
+        EcsPushPool("etl-ecs", {"region": "us-east-1", "create_service_linked_role": True})
+        EcsPushPool("batch-ecs", {"region": "us-east-1"})
+
+    record = ProgramRun(project="my-platform", stack="dev")
+    with pytest.raises(ComponentArgsError) as caught:
+        run_program(
+            program, project="my-platform", stack="dev", config={}, secret_keys=[], record=record
+        )
+    assert caught.value.problems == [
+        "aws.create_service_linked_role: false disagrees with pool 'etl-ecs' of this program "
+        "(true); the ECS service-linked role AWSServiceRoleForECS is one per account, which "
+        "the program either creates or looks up; give every pool the same value"
+    ]
+    assert not [r for r in record.resources if r.parent and r.parent.endswith("::batch-ecs")]

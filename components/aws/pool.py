@@ -25,6 +25,7 @@ from pushpools.components.aws.ecs_policies import (
     task_trust_policy,
 )
 from pushpools.components.aws.fargate_zones import fargate_zones
+from pushpools.components.aws.service_linked_role import ecs_service_linked_role
 from pushpools.components.aws.settings import ContainerInsights, EcsSettings, LaunchType
 from pushpools.components.config import Cloud, PoolType
 from pushpools.components.naming import Naming
@@ -102,6 +103,7 @@ class EcsPushPoolArgs(TypedDict):
     ecr: NotRequired[EcrArgs]
     attach_ecs_full_access: NotRequired[bool]
     existing_user_name: NotRequired[str]
+    create_service_linked_role: NotRequired[bool]
     key_generation: NotRequired[int]
     type: NotRequired[PoolType]
     naming: NotRequired[Naming]
@@ -140,6 +142,10 @@ class EcsPushPool(PoolComponent):
         region = aws.region
         tags = resource_labels(self._labels, name)
         child = pulumi.ResourceOptions(parent=self)
+        # Before anything of the pool: a missing role stops the preview here.
+        service_linked_role = ecs_service_linked_role(
+            create=aws.create_service_linked_role, pool=name, component=type(self).__name__
+        )
         account_id = caller_identity(opts=pulumi.InvokeOptions(parent=self)).account_id
 
         self.log_group = cloudwatch.LogGroup(
@@ -211,7 +217,9 @@ class EcsPushPool(PoolComponent):
             settings=[{"name": "containerInsights", "value": aws.container_insights}],
             region=region,
             tags=tags,
-            opts=child,
+            opts=pulumi.ResourceOptions.merge(
+                child, pulumi.ResourceOptions(depends_on=service_linked_role)
+            ),
         )
         self._granted(
             ecs.ClusterCapacityProviders(

@@ -446,6 +446,15 @@ class EcsSettings(ConfigModel):
             "bumped (at most one other for the first `pulumi up`)."
         ),
     )
+    create_service_linked_role: bool = Field(
+        default=False,
+        description=(
+            "Create the ECS service-linked role AWSServiceRoleForECS, which the cluster's "
+            "capacity providers need, in this stack (once per account: the stack keeps it on "
+            "destroy). Off: it must exist, and `pulumi preview` looks it up and stops, saying "
+            "what to do, if the account has none."
+        ),
+    )
     key_generation: int = Field(
         default=1,
         ge=1,
@@ -524,6 +533,16 @@ class EcsSettings(ConfigModel):
     @property
     def user_name(self) -> str | None:
         return self.existing_user_name or self.names.user
+
+    def shared_choices(self) -> list[tuple[str, str, object]]:
+        """(object, config key suffix, choice): what every pool of a stack must say alike."""
+        return [
+            (
+                "the ECS service-linked role AWSServiceRoleForECS",
+                "aws.create_service_linked_role",
+                self.create_service_linked_role,
+            )
+        ]
 
     def physical_names(self) -> list[tuple[str, str, str]]:
         """(what, where it must be unique, config key suffix) for collision checks."""

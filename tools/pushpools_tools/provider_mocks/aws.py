@@ -12,6 +12,7 @@ import hashlib
 from collections.abc import Callable
 from typing import Any
 
+import grpc
 from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs
 
 from pushpools_tools.provider_mocks import stable_id
@@ -256,6 +257,95 @@ def _availability_zones(args: MockCallArgs) -> dict[str, Any]:
     }
 
 
+# What the mocked account already holds, as most accounts do: the ECS service-linked role
+# (ECS made it with the account's first cluster), and Prefect Cloud's OIDC provider, made
+# by hand as Prefect's guide shows (untagged). Tests change these to model other accounts.
+ACCOUNT_ROLES: dict[str, dict[str, Any]] = {
+    "AWSServiceRoleForECS": {
+        "path": "/aws-service-role/ecs.amazonaws.com/",
+        "description": "Role to enable Amazon ECS to manage your cluster.",
+        "tags": {},
+    }
+}
+ACCOUNT_OIDC_PROVIDERS: dict[str, dict[str, Any]] = {
+    "api.prefect.cloud/oidc-provider": {"clientIdLists": ["prefect-cloud"], "tags": {}}
+}
+
+
+class ProviderError(grpc.RpcError):
+    """A provider's failed invoke, as the engine reports it to the program (a gRPC error
+    whose details the SDK raises as `invoke of <token> failed: <details>`)."""
+
+    def __init__(self, details: str) -> None:
+        super().__init__(details)
+        self._details = details
+
+    def code(self) -> grpc.StatusCode:
+        return grpc.StatusCode.UNKNOWN
+
+    def details(self) -> str:
+        return self._details
+
+
+def _not_found(token: str, what: str) -> ProviderError:
+    # The AWS provider's data sources: "reading <what>: couldn't find resource".
+    return ProviderError(
+        f"invocation of {token} returned an error: invoking {token}: 1 error occurred:\n"
+        f"\t* reading {what}: couldn't find resource"
+    )
+
+
+def _get_role(args: MockCallArgs) -> dict[str, Any]:
+    name = args.args["name"]
+    if name not in ACCOUNT_ROLES:
+        raise _not_found(args.token, f"IAM Role ({name})")
+    role = ACCOUNT_ROLES[name]
+    return {
+        "id": name,
+        "name": name,
+        "arn": f"arn:aws:iam::{ACCOUNT_ID}:role{role['path']}{name}",
+        "path": role["path"],
+        "description": role["description"],
+        "uniqueId": "AROA" + stable_id("role", name, length=17).upper(),
+        "createDate": "2024-03-01T00:00:00Z",
+        "maxSessionDuration": 3600,
+        "tags": dict(role["tags"]),
+    }
+
+
+def _get_oidc_provider(args: MockCallArgs) -> dict[str, Any]:
+    url = args.args["url"]
+    host_path = url.removeprefix("https://")
+    if host_path not in ACCOUNT_OIDC_PROVIDERS:
+        raise _not_found(args.token, f"IAM OIDC Provider ({url})")
+    provider = ACCOUNT_OIDC_PROVIDERS[host_path]
+    arn = f"arn:aws:iam::{ACCOUNT_ID}:oidc-provider/{host_path}"
+    return {
+        "id": arn,
+        "arn": arn,
+        # IAM returns the URL without its scheme.
+        "url": host_path,
+        "clientIdLists": list(provider["clientIdLists"]),
+        "thumbprintLists": [stable_id("thumbprint", host_path, length=40)],
+        "tags": dict(provider["tags"]),
+    }
+
+
+def _service_linked_role(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    service = args.inputs["awsServiceName"]
+    name = {"ecs.amazonaws.com": "AWSServiceRoleForECS"}[service]
+    path = f"/aws-service-role/{service}/"
+    arn = f"arn:aws:iam::{ACCOUNT_ID}:role{path}{name}"
+    return arn, {
+        **args.inputs,
+        "arn": arn,
+        "name": name,
+        "path": path,
+        "uniqueId": _unique_id("AROA", args),
+        "createDate": "2026-01-01T00:00:00Z",
+    }
+
+
 def _caller_identity(args: MockCallArgs) -> dict[str, Any]:
     return {
         "id": ACCOUNT_ID,
@@ -267,6 +357,7 @@ def _caller_identity(args: MockCallArgs) -> dict[str, Any]:
 
 RESOURCES = {
     "aws:iam/role:Role": _role,
+    "aws:iam/serviceLinkedRole:ServiceLinkedRole": _service_linked_role,
     "aws:iam/openIdConnectProvider:OpenIdConnectProvider": _oidc_provider,
     "aws:iam/rolePolicy:RolePolicy": _role_policy,
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": _attachment,
@@ -290,4 +381,6 @@ RESOURCES = {
 CALLS = {
     "aws:index/getAvailabilityZones:getAvailabilityZones": _availability_zones,
     "aws:index/getCallerIdentity:getCallerIdentity": _caller_identity,
+    "aws:iam/getRole:getRole": _get_role,
+    "aws:iam/getOpenIdConnectProvider:getOpenIdConnectProvider": _get_oidc_provider,
 }
