@@ -8,11 +8,32 @@ import ipaddress
 import json
 from typing import Any
 
+import pulumi
 import pytest
 import yaml
 
-from pushpools_tools.engine import ProgramRun, Registration, is_secret, reveal
-from tests.harness import inputs, outputs, run_pools
+from pushpools.components.aws.fargate_zones import fargate_zones
+from pushpools.components.aws.settings import EcsSettings
+from pushpools.components.pool_args import ComponentArgsError
+from pushpools_tools.engine import (
+    FaithfulMonitor,
+    ProgramRun,
+    Registration,
+    is_secret,
+    reveal,
+    run_program,
+)
+from pushpools_tools.plan import run_stack
+from pushpools_tools.provider_mocks import aws as aws_mocks
+from tests.harness import (
+    PROJECT_DIR,
+    config_problems,
+    inputs,
+    outputs,
+    run_config,
+    run_pools,
+    settings_for,
+)
 
 ACCOUNT = "123456789012"  # the account the AWS provider mock answers with
 EXECUTION_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
@@ -21,6 +42,10 @@ S3_READ = "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"
 CUSTOM_POLICY = "arn:aws:iam::210987654321:policy/flows/warehouse-writer"
 EXISTING_VPC = "vpc-0a1b2c3d4e5f60718"
 EXISTING_SUBNETS = ["subnet-0a1b2c3d4e5f60719", "subnet-0a1b2c3d4e5f6071a"]
+PREFECT_CLOUD = (
+    "https://api.prefect.cloud/api/accounts/0b8f9c1e-2d3a-4b5c-8d7e-6f5a4b3c2d1e/"
+    "workspaces/1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f"
+)
 
 ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
@@ -89,6 +114,10 @@ def _arn(run: ProgramRun, type_: str, name: str) -> str:
 def _statement(document: dict[str, Any], sid: str) -> dict[str, Any]:
     (statement,) = [s for s in document["Statement"] if s.get("Sid") == sid]
     return statement
+
+
+def _listed(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else value
 
 
 def _aws_resources(run: ProgramRun) -> list[Registration]:
@@ -344,14 +373,60 @@ def test_an_opted_in_local_zone_gets_no_subnet() -> None:
 
 
 def test_a_region_with_other_zone_names_uses_the_names_aws_lists() -> None:
+    # The mocked account still sees ap-northeast-1b (apne1-az3), where Fargate does not run.
     run = run_pools(_ecs_pool(region="ap-northeast-1", network={"cidr_block": "172.20.0.0/20"}))
     subnets = sorted(
         (inputs(s)["availabilityZone"], inputs(s)["cidrBlock"]) for s in run.find(SUBNET)
     )
+    # Each subnet keeps the quarter of its zone's place in the list: 1b's stays free, so
+    # that a stack made before 1b was skipped keeps 1c's subnet as it is.
     assert subnets == [
         ("ap-northeast-1a", "172.20.0.0/22"),
-        ("ap-northeast-1c", "172.20.4.0/22"),
-        ("ap-northeast-1d", "172.20.8.0/22"),
+        ("ap-northeast-1c", "172.20.8.0/22"),
+        ("ap-northeast-1d", "172.20.12.0/22"),
+    ]
+
+
+# Where AWS documents Linux containers on Fargate in some zone IDs only ("Supported Regions
+# for Amazon ECS on AWS Fargate"); the mocked account maps names to IDs its own way.
+@pytest.mark.parametrize(
+    ("region", "zone_ids"),
+    [
+        ("us-west-1", {"usw1-az1", "usw1-az3"}),
+        ("ap-northeast-1", {"apne1-az1", "apne1-az2", "apne1-az4"}),
+    ],
+)
+def test_subnets_go_only_to_zone_ids_where_fargate_runs(region: str, zone_ids: set[str]) -> None:
+    run = run_pools(_ecs_pool(region=region))
+    placed = {outputs(s)["availabilityZoneId"] for s in run.find(SUBNET)}
+    assert placed == zone_ids
+
+
+def test_two_fargate_zones_get_two_subnets_and_keep_their_quarters() -> None:
+    run = run_pools(_ecs_pool(region="us-west-1"))
+    subnets = sorted(
+        (inputs(s)["availabilityZone"], inputs(s)["cidrBlock"]) for s in run.find(SUBNET)
+    )
+    assert subnets == [("us-west-1a", "10.0.0.0/18"), ("us-west-1c", "10.0.128.0/18")]
+    defaults = run.outputs["pools"]["dev-ecs"]["template_defaults"]
+    assert len(defaults["network_configuration"]["subnets"]) == 2
+
+
+def test_the_zone_filter_goes_by_zone_id_not_by_name() -> None:
+    # An account whose us-east-1b is use1-az3: the filter must skip it by its ID.
+    names = ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d", "us-east-1e"]
+    ids = ["use1-az2", "use1-az3", "use1-az6", "use1-az1", "use1-az4"]
+    assert fargate_zones("us-east-1", names, ids, slots=4, limit=3) == [
+        ("us-east-1a", 0),
+        ("us-east-1c", 2),
+        ("us-east-1d", 3),
+    ]
+    # Everywhere else every standard zone runs Fargate: the first ones in name order.
+    names = ["eu-west-1c", "eu-west-1a", "eu-west-1b"]
+    ids = ["euw1-az1", "euw1-az2", "euw1-az3"]
+    assert fargate_zones("eu-west-1", names, ids, slots=4, limit=2) == [
+        ("eu-west-1a", 0),
+        ("eu-west-1b", 1),
     ]
 
 
@@ -397,15 +472,13 @@ def test_an_existing_vpc_gets_only_a_security_group(custom_run: ProgramRun) -> N
 # --- Prefect's identity ------------------------------------------------------------
 
 
-def test_the_prefect_policy_is_exactly_the_helpers_actions_on_this_pools_resources(
+def test_the_prefect_policy_holds_what_prefects_ecs_code_calls_on_this_pools_resources(
     default_run: ProgramRun,
 ) -> None:
-    vpc_id = outputs(default_run.one(VPC))["id"]
     region = f"us-east-1:{ACCOUNT}"
     cluster = f"arn:aws:ecs:{region}:cluster/dev-ecs-cluster"
     families = f"arn:aws:ecs:{region}:task-definition/prefect_dev-ecs_*"
-    groups = f"arn:aws:ec2:{region}:security-group/*"
-    vpc = f"arn:aws:ec2:{region}:vpc/{vpc_id}"
+    tasks = f"arn:aws:ecs:{region}:task/dev-ecs-cluster/*"
     log_group = f"arn:aws:logs:{region}:log-group:/ecs/dev-ecs-cluster"
     assert _arn(default_run, CLUSTER, "dev-ecs-cluster") == cluster
     policy = inputs(default_run.one(POLICY))
@@ -417,30 +490,18 @@ def test_the_prefect_policy_is_exactly_the_helpers_actions_on_this_pools_resourc
                 "Sid": "ReadInThisPoolsRegion",
                 "Effect": "Allow",
                 "Action": [
-                    "ec2:DescribeNetworkInterfaces",
-                    "ec2:DescribeSecurityGroups",
                     "ec2:DescribeSubnets",
                     "ec2:DescribeVpcs",
                     "ecs:DeregisterTaskDefinition",
                     "ecs:DescribeTaskDefinition",
-                    "ecs:ListAccountSettings",
-                    "ecs:ListClusters",
-                    "ecs:ListTaskDefinitions",
-                    "logs:DescribeLogGroups",
                 ],
                 "Resource": "*",
                 "Condition": {"StringEquals": {"aws:RequestedRegion": "us-east-1"}},
             },
             {
-                "Sid": "ThisPoolsCluster",
-                "Effect": "Allow",
-                "Action": ["ecs:CreateCluster", "ecs:DescribeClusters"],
-                "Resource": cluster,
-            },
-            {
                 "Sid": "ThisPoolsTaskDefinitions",
                 "Effect": "Allow",
-                "Action": ["ecs:RegisterTaskDefinition", "ecs:TagResource"],
+                "Action": "ecs:RegisterTaskDefinition",
                 "Resource": families,
             },
             {
@@ -451,36 +512,23 @@ def test_the_prefect_policy_is_exactly_the_helpers_actions_on_this_pools_resourc
                 "Condition": {"ArnEquals": {"ecs:cluster": cluster}},
             },
             {
+                "Sid": "TagTasksAsTheyStart",
+                "Effect": "Allow",
+                "Action": "ecs:TagResource",
+                "Resource": tasks,
+                "Condition": {"StringEquals": {"ecs:CreateAction": "RunTask"}},
+            },
+            {
                 "Sid": "TasksOnThisPoolsCluster",
                 "Effect": "Allow",
-                "Action": ["ecs:DescribeTasks", "ecs:StopTask", "ecs:TagResource"],
-                "Resource": f"arn:aws:ecs:{region}:task/dev-ecs-cluster/*",
+                "Action": ["ecs:DescribeTasks", "ecs:StopTask"],
+                "Resource": tasks,
             },
             {
-                "Sid": "ThisPoolsLogStreams",
+                "Sid": "ReadThisPoolsLogStreams",
                 "Effect": "Allow",
-                "Action": ["logs:CreateLogStream", "logs:GetLogEvents", "logs:PutLogEvents"],
+                "Action": "logs:GetLogEvents",
                 "Resource": f"{log_group}:log-stream:*",
-            },
-            {
-                "Sid": "CreateSecurityGroupsInThisPoolsVpc",
-                "Effect": "Allow",
-                "Action": "ec2:CreateSecurityGroup",
-                "Resource": [vpc, groups],
-            },
-            {
-                "Sid": "OpenSecurityGroupsOfThisPoolsVpc",
-                "Effect": "Allow",
-                "Action": "ec2:AuthorizeSecurityGroupIngress",
-                "Resource": groups,
-                "Condition": {"ArnEquals": {"ec2:Vpc": vpc}},
-            },
-            {
-                "Sid": "TagSecurityGroupsAsTheyAreCreated",
-                "Effect": "Allow",
-                "Action": "ec2:CreateTags",
-                "Resource": groups,
-                "Condition": {"StringEquals": {"ec2:CreateAction": "CreateSecurityGroup"}},
             },
             {
                 "Sid": "AllowPassRoleForEcs",
@@ -519,13 +567,15 @@ def test_pass_role_names_the_execution_and_task_roles_only(custom_run: ProgramRu
     }
 
 
-def test_an_existing_vpc_narrows_security_group_grants_to_it(custom_run: ProgramRun) -> None:
+def test_the_key_reaches_no_security_group_even_in_an_existing_vpc(
+    custom_run: ProgramRun,
+) -> None:
+    # Prefect's ECS code never creates, opens or tags a security group (only the helper
+    # does, with an admin's credentials): in a shared VPC the key must not reach them.
     document = _policy_document(custom_run, POLICY, "prod-ecs-prefect-policy")
-    vpc = f"arn:aws:ec2:eu-central-1:{ACCOUNT}:vpc/{EXISTING_VPC}"
-    assert _statement(document, "OpenSecurityGroupsOfThisPoolsVpc")["Condition"] == {
-        "ArnEquals": {"ec2:Vpc": vpc}
-    }
-    assert vpc in _statement(document, "CreateSecurityGroupsInThisPoolsVpc")["Resource"]
+    actions = {a for s in document["Statement"] for a in _listed(s["Action"])}
+    assert not {a for a in actions if a.startswith("ec2:") and not a.startswith("ec2:Describe")}
+    assert EXISTING_VPC not in json.dumps(document)
 
 
 def test_ecs_full_access_is_attached_only_when_opted_in(
@@ -548,6 +598,35 @@ def test_an_existing_user_gets_the_policy_and_a_key_but_is_not_created(
         "policyArn": _arn(custom_run, POLICY, "prod-ecs-prefect-policy"),
     }
     assert inputs(custom_run.one(ACCESS_KEY))["user"] == "ci-prefect"
+
+
+def test_an_existing_users_key_rule_is_stated_where_it_is_set() -> None:
+    # A rotation holds the old and the new key at once and IAM allows two per user: an
+    # existing user must hold no other key when key_generation is bumped. pushpools cannot
+    # see the user's keys, so the setting itself and the ECS page must say so.
+    description = EcsSettings.model_fields["existing_user_name"].description or ""
+    assert "must hold no other key when key_generation is bumped" in description
+    page = (PROJECT_DIR / "docs" / "aws-ecs.md").read_text()
+    assert "### An existing user's keys" in page
+    assert "Cannot exceed quota for AccessKeysPerUser: 2" in page
+
+
+def test_a_rotation_that_aws_refuses_leaves_the_block_on_the_old_key() -> None:
+    """The block's data comes from the new key only: if AWS refuses to create it (a third
+    key for an existing user), the block is not updated, and Pulumi deletes the key that
+    left the program only after every create and update succeeded."""
+    run = run_config(
+        {
+            "pushpools:pools": [_ecs_pool(existing_user_name="ci-prefect", key_generation=2)],
+            "pushpools:prefect": {"api_url": PREFECT_CLOUD},
+            "pushpools:prefectApiKey": "pnu_test",
+        },
+        secret_keys=["pushpools:prefectApiKey"],
+    )
+    new_key = run.one(ACCESS_KEY, "dev-ecs-access-key-2")
+    assert [k.name for k in run.find(ACCESS_KEY)] == ["dev-ecs-access-key-2"]
+    block = run.one("pulumi-python:dynamic/prefect:Block", "dev-ecs-credentials-block")
+    assert new_key.urn in block.dependencies
 
 
 def test_two_pools_get_two_users_each_allowed_only_its_own_resources() -> None:
@@ -711,3 +790,123 @@ def test_the_deployment_snippet_tags_the_repository_itself(default_run: ProgramR
     assert snippet["work_pool"]["job_variables"]["image"] == (
         f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/dev-ecs-flows:<tag>"
     )
+
+
+# --- the ECS service-linked role -----------------------------------------------------
+
+SERVICE_LINKED_ROLE = "aws:iam/serviceLinkedRole:ServiceLinkedRole"
+GET_ROLE = "aws:iam/getRole:getRole"
+
+
+def _retain_on_delete(monkeypatch: pytest.MonkeyPatch) -> dict[str, bool]:
+    """Logical name -> the `retainOnDelete` option each registration asks the engine for."""
+    seen: dict[str, bool] = {}
+    register = FaithfulMonitor.RegisterResource
+
+    def recording(monitor: FaithfulMonitor, request: Any) -> Any:
+        seen[request.name] = bool(request.retainOnDelete)
+        return register(monitor, request)
+
+    monkeypatch.setattr(FaithfulMonitor, "RegisterResource", recording)
+    return seen
+
+
+def test_by_default_the_service_linked_role_is_looked_up_never_created(
+    default_run: ProgramRun,
+) -> None:
+    assert [args for token, args in default_run.invokes if token == GET_ROLE] == [
+        {"name": "AWSServiceRoleForECS"}
+    ]
+    assert default_run.find(SERVICE_LINKED_ROLE) == []
+
+
+def test_an_account_without_the_role_stops_the_preview_before_anything_is_created(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(aws_mocks, "ACCOUNT_ROLES", {})  # a fresh account
+    record = ProgramRun(project="pushpools", stack="test")
+    with pytest.raises(pulumi.RunError) as caught:
+        run_stack(PROJECT_DIR, settings_for({"pushpools:pools": [_ecs_pool()]}), record=record)
+    assert [r for r in record.resources if r.custom] == []
+    assert str(caught.value) == (
+        "pool 'dev-ecs': aws.create_service_linked_role is false, but this AWS account has no "
+        "ECS service-linked role AWSServiceRoleForECS, which the cluster's capacity providers "
+        "need (a fresh account may not have it yet); set aws.create_service_linked_role: true "
+        "in one stack of this account (its deploy identity needs iam:CreateServiceLinkedRole), "
+        "or create it once: aws iam create-service-linked-role --aws-service-name "
+        "ecs.amazonaws.com"
+    )
+
+
+def test_a_failed_lookup_names_the_permission_it_needs(monkeypatch: pytest.MonkeyPatch) -> None:
+    def denied(args: Any) -> dict[str, Any]:
+        raise aws_mocks.ProviderError(
+            "invoking aws:iam/getRole:getRole: 1 error occurred: * reading IAM Role "
+            "(AWSServiceRoleForECS): operation error IAM: GetRole, StatusCode: 403, "
+            "AccessDenied: User: deployer is not authorized to perform: iam:GetRole"
+        )
+
+    monkeypatch.setitem(aws_mocks.CALLS, GET_ROLE, denied)
+    with pytest.raises(pulumi.RunError, match="the deploy identity needs iam:GetRole on it"):
+        run_pools(_ecs_pool())
+
+
+def test_created_once_for_the_stack_retained_and_every_cluster_waits_for_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(aws_mocks, "ACCOUNT_ROLES", {})  # a fresh account
+    retained = _retain_on_delete(monkeypatch)
+    run = run_pools(
+        _ecs_pool("etl-ecs", create_service_linked_role=True),
+        _ecs_pool("batch-ecs", region="eu-west-1", create_service_linked_role=True),
+    )
+    role = run.one(SERVICE_LINKED_ROLE, "ecs-service-linked-role")
+    assert inputs(role) == {"awsServiceName": "ecs.amazonaws.com"}
+    # At the stack's level: removing one pool never removes it.
+    assert str(role.parent).endswith("::pulumi:pulumi:Stack::pushpools-test")
+    assert outputs(role)["arn"] == (
+        f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS"
+    )
+    # Destroying the stack leaves it: other stacks' clusters rely on it.
+    assert retained["ecs-service-linked-role"] is True
+    for cluster in run.find(CLUSTER):
+        assert role.urn in cluster.dependencies, cluster.name
+    assert not [t for t, _ in run.invokes if t == GET_ROLE]
+
+
+def test_pools_of_a_stack_that_disagree_about_the_role_are_refused() -> None:
+    problems = config_problems(
+        {
+            "pushpools:pools": [
+                _ecs_pool("etl-ecs", create_service_linked_role=True),
+                _ecs_pool("batch-ecs"),
+            ]
+        }
+    )
+    assert problems == [
+        "pushpools:pools[1].aws.create_service_linked_role: false disagrees with pool "
+        "'etl-ecs' (aws.create_service_linked_role: true); the ECS service-linked role "
+        "AWSServiceRoleForECS is one per account, which this stack either creates or looks "
+        "up, so every pool of the stack says the same; allowed: true, or change pool "
+        "'etl-ecs' too"
+    ]
+
+
+def test_a_program_whose_components_disagree_about_the_role_is_stopped() -> None:
+    from pushpools.components.aws.pool import EcsPushPool
+
+    def program() -> None:
+        EcsPushPool("etl-ecs", {"region": "us-east-1", "create_service_linked_role": True})
+        EcsPushPool("batch-ecs", {"region": "us-east-1"})
+
+    record = ProgramRun(project="my-platform", stack="dev")
+    with pytest.raises(ComponentArgsError) as caught:
+        run_program(
+            program, project="my-platform", stack="dev", config={}, secret_keys=[], record=record
+        )
+    assert caught.value.problems == [
+        "aws.create_service_linked_role: false disagrees with pool 'etl-ecs' of this program "
+        "(true); the ECS service-linked role AWSServiceRoleForECS is one per account, which "
+        "the program either creates or looks up; give every pool the same value"
+    ]
+    assert not [r for r in record.resources if r.parent and r.parent.endswith("::batch-ecs")]

@@ -7,15 +7,28 @@ The trust conditions are pinned exactly as Prefect documents them
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
+import pulumi
 import pytest
 import yaml
 
+from pushpools.components.pool_args import ComponentArgsError
 from pushpools.components.prefect.templates import TemplateError, render_template
-from pushpools_tools.engine import ProgramRun
-from tests.harness import config_problems, inputs, modules_imported_by_plan, run_pools
+from pushpools_tools.engine import FaithfulMonitor, ProgramRun, run_program
+from pushpools_tools.plan import run_stack
+from pushpools_tools.provider_mocks import aws as aws_mocks
+from tests.harness import (
+    PROJECT_DIR,
+    config_problems,
+    inputs,
+    modules_imported_by_plan,
+    outputs,
+    run_pools,
+    settings_for,
+)
 
 ACCOUNT = "9b2d7c31-4e6f-4a8b-9c0d-1e2f3a4b5c6d"
 PROVIDER_ARN = "arn:aws:iam::123456789012:oidc-provider/api.prefect.cloud/oidc-provider"
@@ -73,16 +86,6 @@ def test_the_role_trusts_only_prefect_clouds_tokens_for_this_account(run: Progra
     }
 
 
-def test_the_identity_provider_is_prefect_clouds_issuer_and_audience(run: ProgramRun) -> None:
-    provider = run.one(PROVIDER)
-    assert provider.name == "prefect-cloud-oidc-provider"
-    assert inputs(provider) == {
-        "url": "https://api.prefect.cloud/oidc-provider",
-        "clientIdLists": ["prefect-cloud"],
-        "tags": {"team": "data", "managed-by": "pushpools", "prefect-work-pool": "shared"},
-    }
-
-
 def test_the_role_has_exactly_the_permissions_listed(run: ProgramRun) -> None:
     attachment = run.one(
         "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
@@ -105,7 +108,6 @@ def test_the_role_has_exactly_the_permissions_listed(run: ProgramRun) -> None:
     }
     kinds = sorted(r.type for r in run.resources if r.custom)
     assert kinds == [
-        "aws:iam/openIdConnectProvider:OpenIdConnectProvider",
         "aws:iam/role:Role",
         "aws:iam/rolePolicy:RolePolicy",
         "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
@@ -127,20 +129,184 @@ def test_the_template_defaults_to_the_role_and_no_key_exists(run: ProgramRun) ->
     )
 
 
-def test_pools_of_one_stack_share_one_identity_provider() -> None:
+# --- Prefect Cloud's IAM OIDC provider: one per AWS account, shared by its stacks -----------
+
+GET_PROVIDER = "aws:iam/getOpenIdConnectProvider:getOpenIdConnectProvider"
+
+
+def _retain_on_delete(monkeypatch: pytest.MonkeyPatch) -> dict[str, bool]:
+    """Logical name -> the `retainOnDelete` option each registration asks the engine for."""
+    seen: dict[str, bool] = {}
+    register = FaithfulMonitor.RegisterResource
+
+    def recording(monitor: FaithfulMonitor, request: Any) -> Any:
+        seen[request.name] = bool(request.retainOnDelete)
+        return register(monitor, request)
+
+    monkeypatch.setattr(FaithfulMonitor, "RegisterResource", recording)
+    return seen
+
+
+def test_by_default_the_provider_is_looked_up_once_and_never_created() -> None:
+    # A second stack in the account: it trusts the provider another stack (or a person)
+    # created, and its destroy cannot delete it.
     run = run_pools(federated("a"), federated("b", role_name="PrefectManagedB"))
-    assert len([r for r in run.resources if r.type == PROVIDER]) == 1
+    assert run.find(PROVIDER) == []
+    lookups = [args for token, args in run.invokes if token == GET_PROVIDER]
+    assert lookups == [{"url": "https://api.prefect.cloud/oidc-provider"}]
     for pool in ("a", "b"):
         trust = json.loads(inputs(run.one(ROLE, f"{pool}-federated-role"))["assumeRolePolicy"])
         assert trust["Statement"][0]["Principal"] == {"Federated": PROVIDER_ARN}
 
 
-def test_an_existing_identity_provider_is_referenced_not_created() -> None:
-    run = run_pools(federated(create_oidc_provider=False))
-    assert [r for r in run.resources if r.type == PROVIDER] == []
-    trust = json.loads(inputs(run.one(ROLE, "managed-federated-role"))["assumeRolePolicy"])
-    # The account is the deploying identity's: where the provider already exists.
-    assert trust["Statement"][0]["Principal"] == {"Federated": PROVIDER_ARN}
+def test_an_account_without_the_provider_stops_the_preview_before_anything_is_created(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(aws_mocks, "ACCOUNT_OIDC_PROVIDERS", {})  # a fresh account
+    record = ProgramRun(project="pushpools", stack="test")
+    with pytest.raises(pulumi.RunError) as caught:
+        run_stack(PROJECT_DIR, settings_for({"pushpools:pools": [federated()]}), record=record)
+    assert [r for r in record.resources if r.custom] == []
+    assert str(caught.value) == (
+        "pool 'managed': managed.aws_federated_identity.create_oidc_provider is false, but "
+        "this AWS account has no IAM OIDC identity provider for "
+        "https://api.prefect.cloud/oidc-provider, which the role trusts; set "
+        "managed.aws_federated_identity.create_oidc_provider: true in one stack of this "
+        "account (it then owns the provider, and keeps it on destroy), or create it once: aws "
+        "iam create-open-id-connect-provider --url https://api.prefect.cloud/oidc-provider "
+        "--client-id-list prefect-cloud"
+    )
+
+
+def test_a_provider_without_prefect_clouds_audience_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    provider = {"clientIdLists": ["sts.amazonaws.com"], "tags": {}}
+    monkeypatch.setattr(
+        aws_mocks, "ACCOUNT_OIDC_PROVIDERS", {"api.prefect.cloud/oidc-provider": provider}
+    )
+    with pytest.raises(pulumi.RunError, match="does not list the audience 'prefect-cloud'"):
+        run_pools(federated())
+
+
+def test_the_creating_stack_owns_the_provider_and_keeps_it_on_destroy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(aws_mocks, "ACCOUNT_OIDC_PROVIDERS", {})  # a fresh account
+    retained = _retain_on_delete(monkeypatch)
+    run = run_pools(
+        federated("a", create_oidc_provider=True),
+        federated("b", role_name="PrefectManagedB", create_oidc_provider=True),
+        labels={"team": "data"},
+    )
+    provider = run.one(PROVIDER, "prefect-cloud-oidc-provider")
+    assert inputs(provider) == {
+        "url": "https://api.prefect.cloud/oidc-provider",
+        "clientIdLists": ["prefect-cloud"],
+        "tags": {
+            "team": "data",
+            "managed-by": "pushpools",
+            "prefect-work-pool": "shared",
+            "pushpools-stack": "pushpools/test",
+        },
+    }
+    # At the stack's level, and retained: other stacks' roles trust it.
+    assert str(provider.parent).endswith("::pulumi:pulumi:Stack::pushpools-test")
+    assert retained["prefect-cloud-oidc-provider"] is True
+    assert not [t for t, _ in run.invokes if t == GET_PROVIDER]
+    for pool in ("a", "b"):
+        trust = json.loads(inputs(run.one(ROLE, f"{pool}-federated-role"))["assumeRolePolicy"])
+        assert trust["Statement"][0]["Principal"] == {"Federated": outputs(provider)["arn"]}
+
+
+def test_a_provider_an_older_pushpools_stack_created_is_flagged(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Before this release, create_oidc_provider defaulted to true and the provider carried
+    # no owner: if this stack made it, its next `up` would delete it.
+    old = {
+        "clientIdLists": ["prefect-cloud"],
+        "tags": {"managed-by": "pushpools", "prefect-work-pool": "shared"},
+    }
+    monkeypatch.setattr(
+        aws_mocks, "ACCOUNT_OIDC_PROVIDERS", {"api.prefect.cloud/oidc-provider": old}
+    )
+    with caplog.at_level(logging.WARNING):
+        run_pools(federated())
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == [
+        f"Prefect Cloud's IAM OIDC identity provider ({PROVIDER_ARN}) was created by a "
+        "pushpools stack before managed.aws_federated_identity.create_oidc_provider defaulted "
+        "to false (it has no pushpools-stack tag). If this stack created it, set "
+        "managed.aws_federated_identity.create_oidc_provider: true before `pulumi up`, or the "
+        "update deletes it and every role that trusts it stops working."
+    ]
+
+
+@pytest.mark.parametrize(
+    "tags",
+    [
+        {},  # made by hand, as Prefect's guide shows
+        {"managed-by": "pushpools", "prefect-work-pool": "shared", "pushpools-stack": "p/prod"},
+    ],
+    ids=["by-hand", "owned-by-a-stack"],
+)
+def test_a_provider_made_by_hand_or_owned_by_a_stack_is_not_flagged(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, tags: dict[str, str]
+) -> None:
+    provider = {"clientIdLists": ["prefect-cloud"], "tags": tags}
+    monkeypatch.setattr(
+        aws_mocks, "ACCOUNT_OIDC_PROVIDERS", {"api.prefect.cloud/oidc-provider": provider}
+    )
+    with caplog.at_level(logging.WARNING):
+        run_pools(federated())
+    assert [r for r in caplog.records if r.levelno == logging.WARNING] == []
+
+
+def test_pools_of_a_stack_that_disagree_about_the_provider_are_refused() -> None:
+    problems = config_problems(
+        {
+            "pushpools:pools": [
+                federated("a", create_oidc_provider=True),
+                federated("b", role_name="PrefectManagedB"),
+            ]
+        }
+    )
+    assert problems == [
+        "pushpools:pools[1].managed.aws_federated_identity.create_oidc_provider: false "
+        "disagrees with pool 'a' (managed.aws_federated_identity.create_oidc_provider: true); "
+        "Prefect Cloud's IAM OIDC identity provider is one per account, which this stack "
+        "either creates or looks up, so every pool of the stack says the same; allowed: true, "
+        "or change pool 'a' too"
+    ]
+
+
+def test_a_program_whose_components_disagree_about_the_provider_is_stopped() -> None:
+    from pushpools.components.managed.pool import ManagedPool
+
+    def identity(create: bool) -> dict[str, Any]:
+        return {
+            "prefect_account_id": ACCOUNT,
+            "region": "eu-west-1",
+            "managed_policy_arns": ["arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"],
+            "create_oidc_provider": create,
+        }
+
+    def program() -> None:
+        ManagedPool("a", {"aws_federated_identity": identity(True)})
+        ManagedPool("b", {"aws_federated_identity": identity(False)})
+
+    record = ProgramRun(project="my-platform", stack="dev")
+    with pytest.raises(ComponentArgsError) as caught:
+        run_program(
+            program, project="my-platform", stack="dev", config={}, secret_keys=[], record=record
+        )
+    assert caught.value.problems == [
+        "managed.aws_federated_identity.create_oidc_provider: false disagrees with pool 'a' "
+        "of this program (true); Prefect Cloud's IAM OIDC identity provider is one per "
+        "account, which the program either creates or looks up; give every pool the same value"
+    ]
+    assert not [r for r in record.resources if r.parent and r.parent.endswith("::b")]
 
 
 @pytest.mark.parametrize(

@@ -1,8 +1,12 @@
 """The IAM policy documents of an ECS pool: pure functions of plain values.
 
-Prefect's helper grants its action list on `Resource: "*"`. Here each action is granted
-on this pool's own resources wherever AWS authorizes it per resource; the few actions
-AWS only authorizes on "*" are limited to the pool's region instead.
+Prefect's helper grants a list of 23 actions on `Resource: "*"`, several of which only the
+helper itself needs (with an admin's credentials), never the key it hands to Prefect. Here
+the key holds exactly what Prefect's ECS code calls with it (prefect-aws 0.7.12: the ECS
+worker, which push pools run too, and its observer), each action on this pool's own
+resources wherever AWS authorizes it per resource, the few AWS authorizes only on "*"
+limited to the pool's region. tests/test_ecs_worker_calls.py runs that code against a
+fake AWS account whose only policy is this one.
 """
 
 from __future__ import annotations
@@ -15,18 +19,20 @@ EXECUTION_ROLE_POLICY_ARN = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskE
 ECS_FULL_ACCESS_POLICY_ARN = "arn:aws:iam::aws:policy/AmazonECS_FullAccess"
 
 # Actions AWS authorizes only on "*" (no resource types in the service authorization
-# reference); reads, plus deregistering a task definition revision.
+# reference), each with the worker code that calls it.
 _REGIONAL_ONLY_ACTIONS = [
-    "ec2:DescribeNetworkInterfaces",
-    "ec2:DescribeSecurityGroups",
+    # `vpc_id` (a template default): the worker checks that the configured subnets belong
+    # to the VPC (`_custom_network_configuration`), or, with no `network_configuration`,
+    # runs the tasks in all of its subnets (`_load_network_configuration`).
     "ec2:DescribeSubnets",
     "ec2:DescribeVpcs",
+    # The observer deregisters a task definition when its task stops, for deployments
+    # that set `auto_deregister_task_definition`.
     "ecs:DeregisterTaskDefinition",
+    # The worker reads a task definition it registered earlier (for the deployment's next
+    # flow run), `match_latest_revision_in_family`'s latest revision and a deployment's
+    # `task_definition_arn`; the observer reads a crashed task's log configuration.
     "ecs:DescribeTaskDefinition",
-    "ecs:ListAccountSettings",
-    "ecs:ListClusters",
-    "ecs:ListTaskDefinitions",
-    "logs:DescribeLogGroups",
 ]
 
 
@@ -42,7 +48,6 @@ class PoolScope:
     """Task definitions Prefect registers for this pool are named `<prefix><deployment>`."""
     log_group_arn: str
     """As CloudWatch reports it, without the `:*` suffix."""
-    vpc_id: str
     pass_role_arns: tuple[str, ...]
     """The pool's execution role, and its task role if it has one."""
 
@@ -82,12 +87,10 @@ def execution_role_log_policy(log_group_arn: str) -> dict[str, Any]:
 
 
 def prefect_policy(scope: PoolScope) -> dict[str, Any]:
-    """What Prefect may do as the pool's user: the helper's action list, narrowed."""
+    """What Prefect may do as the pool's user: what its ECS worker and observer call."""
     arn = f"{scope.region}:{scope.account_id}"
     task_definitions = f"arn:aws:ecs:{arn}:task-definition/{scope.task_family_prefix}*"
     tasks = f"arn:aws:ecs:{arn}:task/{scope.cluster_name}/*"
-    vpc = f"arn:aws:ec2:{arn}:vpc/{scope.vpc_id}"
-    security_groups = f"arn:aws:ec2:{arn}:security-group/*"
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -99,15 +102,10 @@ def prefect_policy(scope: PoolScope) -> dict[str, Any]:
                 "Condition": {"StringEquals": {"aws:RequestedRegion": scope.region}},
             },
             {
-                "Sid": "ThisPoolsCluster",
-                "Effect": "Allow",
-                "Action": ["ecs:CreateCluster", "ecs:DescribeClusters"],
-                "Resource": scope.cluster_arn,
-            },
-            {
+                # Every flow run of a deployment whose task definition changed.
                 "Sid": "ThisPoolsTaskDefinitions",
                 "Effect": "Allow",
-                "Action": ["ecs:RegisterTaskDefinition", "ecs:TagResource"],
+                "Action": "ecs:RegisterTaskDefinition",
                 "Resource": task_definitions,
             },
             {
@@ -119,40 +117,34 @@ def prefect_policy(scope: PoolScope) -> dict[str, Any]:
                 "Condition": {"ArnEquals": {"ecs:cluster": scope.cluster_arn}},
             },
             {
+                # RunTask tags each task with its flow run (the observer matches ECS events
+                # to flow runs by them), which ECS authorizes as TagResource on the new
+                # task: only then, never to retag a task.
+                "Sid": "TagTasksAsTheyStart",
+                "Effect": "Allow",
+                "Action": "ecs:TagResource",
+                "Resource": tasks,
+                "Condition": {"StringEquals": {"ecs:CreateAction": "RunTask"}},
+            },
+            {
+                # StopTask: cancelling a flow run. DescribeTasks: the observer reads the
+                # tags of a task an ECS event is about.
                 "Sid": "TasksOnThisPoolsCluster",
                 "Effect": "Allow",
-                "Action": ["ecs:DescribeTasks", "ecs:StopTask", "ecs:TagResource"],
+                "Action": ["ecs:DescribeTasks", "ecs:StopTask"],
                 "Resource": tasks,
             },
             {
-                "Sid": "ThisPoolsLogStreams",
+                # The observer forwards a crashed task's last log lines to its flow run.
+                # The task writes them as the execution role, not as this key.
+                "Sid": "ReadThisPoolsLogStreams",
                 "Effect": "Allow",
-                "Action": ["logs:CreateLogStream", "logs:GetLogEvents", "logs:PutLogEvents"],
+                "Action": "logs:GetLogEvents",
                 "Resource": f"{scope.log_group_arn}:log-stream:*",
             },
             {
-                "Sid": "CreateSecurityGroupsInThisPoolsVpc",
-                "Effect": "Allow",
-                "Action": "ec2:CreateSecurityGroup",
-                "Resource": [vpc, security_groups],
-            },
-            {
-                # Never on the security groups of other VPCs of the account.
-                "Sid": "OpenSecurityGroupsOfThisPoolsVpc",
-                "Effect": "Allow",
-                "Action": "ec2:AuthorizeSecurityGroupIngress",
-                "Resource": security_groups,
-                "Condition": {"ArnEquals": {"ec2:Vpc": vpc}},
-            },
-            {
-                "Sid": "TagSecurityGroupsAsTheyAreCreated",
-                "Effect": "Allow",
-                "Action": "ec2:CreateTags",
-                "Resource": security_groups,
-                "Condition": {"StringEquals": {"ec2:CreateAction": "CreateSecurityGroup"}},
-            },
-            {
-                # Without this limit, whoever holds the key could run tasks as any role.
+                # RunTask passes the task's roles to ECS. Without this limit, whoever holds
+                # the key could run tasks as any role.
                 "Sid": "AllowPassRoleForEcs",
                 "Effect": "Allow",
                 "Action": "iam:PassRole",

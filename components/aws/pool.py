@@ -24,6 +24,8 @@ from pushpools.components.aws.ecs_policies import (
     prefect_policy,
     task_trust_policy,
 )
+from pushpools.components.aws.fargate_zones import fargate_zones
+from pushpools.components.aws.service_linked_role import ecs_service_linked_role
 from pushpools.components.aws.settings import ContainerInsights, EcsSettings, LaunchType
 from pushpools.components.config import Cloud, PoolType
 from pushpools.components.naming import Naming
@@ -101,6 +103,7 @@ class EcsPushPoolArgs(TypedDict):
     ecr: NotRequired[EcrArgs]
     attach_ecs_full_access: NotRequired[bool]
     existing_user_name: NotRequired[str]
+    create_service_linked_role: NotRequired[bool]
     key_generation: NotRequired[int]
     type: NotRequired[PoolType]
     naming: NotRequired[Naming]
@@ -139,6 +142,10 @@ class EcsPushPool(PoolComponent):
         region = aws.region
         tags = resource_labels(self._labels, name)
         child = pulumi.ResourceOptions(parent=self)
+        # Before anything of the pool: a missing role stops the preview here.
+        service_linked_role = ecs_service_linked_role(
+            create=aws.create_service_linked_role, pool=name, component=type(self).__name__
+        )
         account_id = caller_identity(opts=pulumi.InvokeOptions(parent=self)).account_id
 
         self.log_group = cloudwatch.LogGroup(
@@ -210,7 +217,9 @@ class EcsPushPool(PoolComponent):
             settings=[{"name": "containerInsights", "value": aws.container_insights}],
             region=region,
             tags=tags,
-            opts=child,
+            opts=pulumi.ResourceOptions.merge(
+                child, pulumi.ResourceOptions(depends_on=service_linked_role)
+            ),
         )
         self._granted(
             ecs.ClusterCapacityProviders(
@@ -264,7 +273,6 @@ class EcsPushPool(PoolComponent):
             cluster_name=self.cluster.name,
             cluster_arn=self.cluster.arn,
             log_group_arn=self.log_group.arn,
-            vpc_id=network.vpc_id,
             role_arns=pulumi.Output.all(*role_arns),
         ).apply(
             lambda v: PoolScope(
@@ -274,7 +282,6 @@ class EcsPushPool(PoolComponent):
                 cluster_arn=v["cluster_arn"],
                 task_family_prefix=task_family_prefix(name),
                 log_group_arn=v["log_group_arn"],
-                vpc_id=v["vpc_id"],
                 pass_role_arns=tuple(v["role_arns"]),
             )
         )
@@ -392,25 +399,30 @@ def _lifecycle_policy(keep_last: int) -> dict[str, Any]:
 def _new_network(
     name: str, aws: EcsSettings, tags: dict[str, str], parent: pulumi.Resource
 ) -> _Network:
-    """A VPC with one public subnet per zone (up to three) routed to an internet gateway."""
+    """A VPC with one public subnet per zone where Fargate runs (up to three), routed to an
+    internet gateway."""
     opts = pulumi.ResourceOptions(parent=parent)
     region = aws.region
-    zones = sorted(
-        get_availability_zones(
-            state="available",
-            # Standard zones only: Local and Wavelength Zones an account opted into are
-            # listed too (and sort first by name), but Fargate does not run there. The
-            # `zone-type` filter of DescribeAvailabilityZones (EC2 API reference).
-            filters=[{"name": "zone-type", "values": ["availability-zone"]}],
-            region=region,
-            opts=pulumi.InvokeOptions(parent=parent),
-        ).names
-    )[:MAX_ZONES]
-    if not zones:
-        raise pulumi.RunError(f"AWS lists no available availability zone in {region}")
+    listed = get_availability_zones(
+        state="available",
+        # Standard zones only: Local and Wavelength Zones an account opted into are
+        # listed too (and sort first by name), but Fargate does not run there. The
+        # `zone-type` filter of DescribeAvailabilityZones (EC2 API reference).
+        filters=[{"name": "zone-type", "values": ["availability-zone"]}],
+        region=region,
+        opts=pulumi.InvokeOptions(parent=parent),
+    )
     cidr = ipaddress.IPv4Network(aws.network.new_vpc_cidr)
-    # Quarters of the VPC: three for the zones, one left for later.
+    # Quarters of the VPC, one per zone slot: three zones, and a quarter left for later or
+    # for the fourth zone when one of the first three runs no Fargate.
     subnet_cidrs = list(cidr.subnets(prefixlen_diff=2))
+    zones = fargate_zones(
+        region, listed.names, listed.zone_ids, slots=len(subnet_cidrs), limit=MAX_ZONES
+    )
+    if not zones:
+        raise pulumi.RunError(
+            f"AWS lists no available availability zone where Fargate runs in {region}"
+        )
     named = str(aws.names.vpc)  # resolved by the config layer
 
     vpc = ec2.Vpc(
@@ -439,11 +451,11 @@ def _new_network(
         opts=opts,
     )
     subnet_ids = []
-    for zone, subnet_cidr in zip(zones, subnet_cidrs, strict=False):
+    for zone, slot in zones:
         subnet = ec2.Subnet(
             f"{name}-public-{zone}",
             vpc_id=vpc.id,
-            cidr_block=str(subnet_cidr),
+            cidr_block=str(subnet_cidrs[slot]),
             availability_zone=zone,
             region=region,
             tags={**tags, "Name": f"{named}-public-{zone}"},

@@ -258,7 +258,7 @@ class EcsNetwork(ConfigModel):
         default=None,
         description=(
             "CIDR of a new VPC (default 10.0.0.0/16); it gets one public subnet per availability "
-            "zone, in up to three zones, each a quarter of the VPC."
+            "zone where Fargate runs, in up to three zones, each a quarter of the VPC."
         ),
     )
     assign_public_ip: bool = Field(
@@ -461,7 +461,18 @@ class EcsSettings(ConfigModel):
         default=None,
         description=(
             "Act as this existing IAM user instead of creating one (its policy and a new access "
-            "key are still added). IAM allows two keys per user: it must have at most one already."
+            "key are still added). IAM allows two keys per user, and a rotation holds the old "
+            "and the new key at once: the user must hold no other key when key_generation is "
+            "bumped (at most one other for the first `pulumi up`)."
+        ),
+    )
+    create_service_linked_role: bool = Field(
+        default=False,
+        description=(
+            "Create the ECS service-linked role AWSServiceRoleForECS, which the cluster's "
+            "capacity providers need, in this stack (once per account: the stack keeps it on "
+            "destroy). Off: it must exist, and `pulumi preview` looks it up and stops, saying "
+            "what to do, if the account has none."
         ),
     )
     key_generation: int = Field(
@@ -469,7 +480,7 @@ class EcsSettings(ConfigModel):
         ge=1,
         description=(
             "Bump to rotate the access key: a new key is created and put in the block, then the "
-            "old key is deleted."
+            "old key is deleted (two keys of the user for a moment)."
         ),
     )
 
@@ -542,6 +553,16 @@ class EcsSettings(ConfigModel):
     @property
     def user_name(self) -> str | None:
         return self.existing_user_name or self.names.user
+
+    def shared_choices(self) -> list[tuple[str, str, object]]:
+        """(object, config key suffix, choice): what every pool of a stack must say alike."""
+        return [
+            (
+                "the ECS service-linked role AWSServiceRoleForECS",
+                "aws.create_service_linked_role",
+                self.create_service_linked_role,
+            )
+        ]
 
     def physical_names(self) -> list[tuple[str, str, str]]:
         """(what, where it must be unique, config key suffix) for collision checks."""

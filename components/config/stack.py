@@ -19,6 +19,7 @@ from pushpools.components.config.pool_types import (
     PoolType,
 )
 from pushpools.components.config.prefect import PoolPrefectSettings, PrefectSettings
+from pushpools.components.config.shared_choices import disagreement_problems
 from pushpools.components.naming import Naming
 from pushpools.components.tagging import OWN_LABELS
 
@@ -257,7 +258,8 @@ class StackConfig(ConfigModel):
 
 
 def collision_problems(pools: Sequence[tuple[int, PoolConfig]]) -> list[str]:
-    """Pool names and physical names used twice, across pools or inside one pool.
+    """Pool names and physical names used twice, across pools or inside one pool, and
+    choices about a shared object that pools make differently (see shared_choices).
 
     `pools` are the valid pools with their index in the stack config: with some pools
     invalid, the others are still checked, so that every problem shows in one pass."""
@@ -286,7 +288,7 @@ def collision_problems(pools: Sequence[tuple[int, PoolConfig]]) -> list[str]:
                     f"pushpools:pools[{index}].{key}: {what} in {where} is already used by "
                     f"pool {by_index[first].name!r}; give one of them another name"
                 )
-    return problems
+    return problems + disagreement_problems(pools)
 
 
 def label_problems(labels: Mapping[str, str], pools: Sequence[tuple[int, PoolConfig]]) -> list[str]:

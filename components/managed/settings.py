@@ -90,10 +90,12 @@ class AwsFederatedIdentity(ConfigModel):
         description="An inline policy of the role: each entry allows its actions on its resources.",
     )
     create_oidc_provider: bool = Field(
-        default=True,
+        default=False,
         description=(
-            "Create the IAM OIDC identity provider for Prefect Cloud's issuer (one per AWS "
-            "account, shared by the stack's pools); false where it already exists in the account."
+            "Create the IAM OIDC identity provider for Prefect Cloud's issuer in this stack (one "
+            "per AWS account, shared by every stack there: the creating stack keeps it on "
+            "destroy). Off: it must exist, and `pulumi preview` looks it up and stops, saying "
+            "what to do, if the account has none."
         ),
     )
 
@@ -199,6 +201,19 @@ class ManagedSettings(ConfigModel):
             **{**dict(identity), "role_name": role_name},
         )
         return self.model_copy(update={"aws_federated_identity": filled})
+
+    def shared_choices(self) -> list[tuple[str, str, object]]:
+        """(object, config key suffix, choice): what every pool of a stack must say alike."""
+        identity = self.aws_federated_identity
+        if identity is None:
+            return []
+        return [
+            (
+                "Prefect Cloud's IAM OIDC identity provider",
+                "managed.aws_federated_identity.create_oidc_provider",
+                identity.create_oidc_provider,
+            )
+        ]
 
     def physical_names(self) -> list[tuple[str, str, str]]:
         """(what, where it must be unique, config key suffix) for collision checks."""

@@ -258,7 +258,8 @@ def plan(pool: PoolConfig, *, helper_vpc: bool) -> CloudPlan:
         cloud.notes.append(
             "The subnets are matched to the helper's by zone and CIDR: the helper used the "
             "first three zones of the region, pushpools the first three available in "
-            f"alphabetical order. Check they agree: `aws ec2 describe-subnets {region} "
+            "alphabetical order where Fargate runs (by zone ID). Check they agree: "
+            f"`aws ec2 describe-subnets {region} "
             f"--filters Name=vpc-id,Values={VPC_ID} --query "
             "'Subnets[].[AvailabilityZone,CidrBlock]'`."
         )

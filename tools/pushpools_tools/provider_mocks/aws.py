@@ -12,6 +12,7 @@ import hashlib
 from collections.abc import Callable
 from typing import Any
 
+import grpc
 from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs
 
 from pushpools_tools.provider_mocks import stable_id
@@ -19,10 +20,35 @@ from pushpools_tools.provider_mocks import stable_id
 ACCOUNT_ID = "123456789012"  # AWS's own documentation account
 DEFAULT_REGION = "us-east-1"  # the provider's region when a resource names none
 
-# Availability zones as `DescribeAvailabilityZones` lists them; most regions have three.
-_ZONE_LETTERS = {"us-east-1": "abcdef", "us-west-2": "abcd", "ap-northeast-1": "acd"}
+# Availability zones as `DescribeAvailabilityZones` lists them for the mocked account: zone
+# name -> zone ID. AWS maps names to IDs per account in its oldest regions, and an account
+# that old still sees zones since closed to new accounts (usw1-az2, apne1-az3), where
+# Fargate does not run. Regions not listed here have three zones, a-c, az1-az3.
+_ZONES = {
+    "us-east-1": {
+        "us-east-1a": "use1-az4",
+        "us-east-1b": "use1-az6",
+        "us-east-1c": "use1-az1",
+        "us-east-1d": "use1-az2",
+        "us-east-1e": "use1-az3",
+        "us-east-1f": "use1-az5",
+    },
+    "us-west-1": {"us-west-1a": "usw1-az3", "us-west-1b": "usw1-az2", "us-west-1c": "usw1-az1"},
+    "us-west-2": {
+        "us-west-2a": "usw2-az1",
+        "us-west-2b": "usw2-az2",
+        "us-west-2c": "usw2-az3",
+        "us-west-2d": "usw2-az4",
+    },
+    "ap-northeast-1": {
+        "ap-northeast-1a": "apne1-az4",
+        "ap-northeast-1b": "apne1-az3",
+        "ap-northeast-1c": "apne1-az1",
+        "ap-northeast-1d": "apne1-az2",
+    },
+}
 # Local Zones of the mocked account (it opted into Los Angeles).
-_LOCAL_ZONES = {"us-west-2": "us-west-2-lax-1a"}
+_LOCAL_ZONES = {"us-west-2": {"us-west-2-lax-1a": "usw2-lax1-az1"}}
 
 
 def _region(args: MockResourceArgs) -> str:
@@ -188,16 +214,26 @@ def _subnet(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
     return id_, {**state, "availabilityZoneId": _zone_id(zone)}
 
 
-def _zone_id(zone: str) -> str:
-    region, letter = zone[:-1], zone[-1]
+def _zones_of(region: str) -> dict[str, str]:
+    """The region's standard zones in the mocked account: name -> zone ID."""
+    if region in _ZONES:
+        return _ZONES[region]
     parts = region.split("-")
     short = parts[0] + "".join(p[0] for p in parts[1:-1]) + parts[-1]
-    return f"{short}-az{'abcdef'.index(letter) + 1}"
+    return {f"{region}{letter}": f"{short}-az{number}" for number, letter in enumerate("abc", 1)}
+
+
+def _zone_id(zone: str) -> str:
+    for region in (zone.rsplit("-", 2)[0], zone[:-1]):
+        zones = {**_zones_of(region), **_LOCAL_ZONES.get(region, {})}
+        if zone in zones:
+            return zones[zone]
+    raise KeyError(f"the mocked account has no availability zone {zone!r}")
 
 
 def _availability_zones(args: MockCallArgs) -> dict[str, Any]:
     region = args.args.get("region") or DEFAULT_REGION
-    names = [f"{region}{letter}" for letter in _ZONE_LETTERS.get(region, "abc")]
+    zones = dict(_zones_of(region))
     # As an account opted into a Local Zone sees it: listed with the region's zones (and
     # sorting first), unless a `zone-type` filter asks for standard zones only.
     zone_types = {
@@ -206,17 +242,107 @@ def _availability_zones(args: MockCallArgs) -> dict[str, Any]:
         if f.get("name") == "zone-type"
         for value in f.get("values", [])
     }
-    if region in _LOCAL_ZONES and (not zone_types or "local-zone" in zone_types):
-        names = [_LOCAL_ZONES[region], *names]
+    local = _LOCAL_ZONES.get(region, {})
+    if local and (not zone_types or "local-zone" in zone_types):
+        zones = {**local, **zones}
     if zone_types and "availability-zone" not in zone_types:
-        names = [n for n in names if n == _LOCAL_ZONES.get(region)]
+        zones = {name: zone_id for name, zone_id in zones.items() if name in local}
     return {
         "id": region,
         "region": region,
-        "names": names,
-        "zoneIds": [_zone_id(n) for n in names],
-        "groupNames": [region] * len(names),
+        "names": list(zones),
+        "zoneIds": list(zones.values()),
+        "groupNames": [region] * len(zones),
         "state": args.args.get("state"),
+    }
+
+
+# What the mocked account already holds, as most accounts do: the ECS service-linked role
+# (ECS made it with the account's first cluster), and Prefect Cloud's OIDC provider, made
+# by hand as Prefect's guide shows (untagged). Tests change these to model other accounts.
+ACCOUNT_ROLES: dict[str, dict[str, Any]] = {
+    "AWSServiceRoleForECS": {
+        "path": "/aws-service-role/ecs.amazonaws.com/",
+        "description": "Role to enable Amazon ECS to manage your cluster.",
+        "tags": {},
+    }
+}
+ACCOUNT_OIDC_PROVIDERS: dict[str, dict[str, Any]] = {
+    "api.prefect.cloud/oidc-provider": {"clientIdLists": ["prefect-cloud"], "tags": {}}
+}
+
+
+class ProviderError(grpc.RpcError):
+    """A provider's failed invoke, as the engine reports it to the program (a gRPC error
+    whose details the SDK raises as `invoke of <token> failed: <details>`)."""
+
+    def __init__(self, details: str) -> None:
+        super().__init__(details)
+        self._details = details
+
+    def code(self) -> grpc.StatusCode:
+        return grpc.StatusCode.UNKNOWN
+
+    def details(self) -> str:
+        return self._details
+
+
+def _not_found(token: str, what: str) -> ProviderError:
+    # The AWS provider's data sources: "reading <what>: couldn't find resource".
+    return ProviderError(
+        f"invocation of {token} returned an error: invoking {token}: 1 error occurred:\n"
+        f"\t* reading {what}: couldn't find resource"
+    )
+
+
+def _get_role(args: MockCallArgs) -> dict[str, Any]:
+    name = args.args["name"]
+    if name not in ACCOUNT_ROLES:
+        raise _not_found(args.token, f"IAM Role ({name})")
+    role = ACCOUNT_ROLES[name]
+    return {
+        "id": name,
+        "name": name,
+        "arn": f"arn:aws:iam::{ACCOUNT_ID}:role{role['path']}{name}",
+        "path": role["path"],
+        "description": role["description"],
+        "uniqueId": "AROA" + stable_id("role", name, length=17).upper(),
+        "createDate": "2024-03-01T00:00:00Z",
+        "maxSessionDuration": 3600,
+        "tags": dict(role["tags"]),
+    }
+
+
+def _get_oidc_provider(args: MockCallArgs) -> dict[str, Any]:
+    url = args.args["url"]
+    host_path = url.removeprefix("https://")
+    if host_path not in ACCOUNT_OIDC_PROVIDERS:
+        raise _not_found(args.token, f"IAM OIDC Provider ({url})")
+    provider = ACCOUNT_OIDC_PROVIDERS[host_path]
+    arn = f"arn:aws:iam::{ACCOUNT_ID}:oidc-provider/{host_path}"
+    return {
+        "id": arn,
+        "arn": arn,
+        # IAM returns the URL without its scheme.
+        "url": host_path,
+        "clientIdLists": list(provider["clientIdLists"]),
+        "thumbprintLists": [stable_id("thumbprint", host_path, length=40)],
+        "tags": dict(provider["tags"]),
+    }
+
+
+def _service_linked_role(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    service = args.inputs["awsServiceName"]
+    name = {"ecs.amazonaws.com": "AWSServiceRoleForECS"}[service]
+    path = f"/aws-service-role/{service}/"
+    arn = f"arn:aws:iam::{ACCOUNT_ID}:role{path}{name}"
+    return arn, {
+        **args.inputs,
+        "arn": arn,
+        "name": name,
+        "path": path,
+        "uniqueId": _unique_id("AROA", args),
+        "createDate": "2026-01-01T00:00:00Z",
     }
 
 
@@ -231,6 +357,7 @@ def _caller_identity(args: MockCallArgs) -> dict[str, Any]:
 
 RESOURCES = {
     "aws:iam/role:Role": _role,
+    "aws:iam/serviceLinkedRole:ServiceLinkedRole": _service_linked_role,
     "aws:iam/openIdConnectProvider:OpenIdConnectProvider": _oidc_provider,
     "aws:iam/rolePolicy:RolePolicy": _role_policy,
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": _attachment,
@@ -254,4 +381,6 @@ RESOURCES = {
 CALLS = {
     "aws:index/getAvailabilityZones:getAvailabilityZones": _availability_zones,
     "aws:index/getCallerIdentity:getCallerIdentity": _caller_identity,
+    "aws:iam/getRole:getRole": _get_role,
+    "aws:iam/getOpenIdConnectProvider:getOpenIdConnectProvider": _get_oidc_provider,
 }
