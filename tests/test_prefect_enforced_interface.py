@@ -136,7 +136,9 @@ def test_a_deployment_within_bounds_runs_with_the_pools_pinned_values(
     deployment = client.read_deployment(deploy(client, pool, values))
     run = client.create_flow_run_from_deployment(deployment.id, job_variables={"cpu": 512})
 
-    config = job_configuration(client, pool, {**deployment.job_variables, **run.job_variables})
+    config = job_configuration(
+        client, pool, {**(deployment.job_variables or {}), **(run.job_variables or {})}
+    )
 
     assert config.cluster == CLUSTER
     assert config.task_run_request["launchType"] == "FARGATE"

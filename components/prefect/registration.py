@@ -18,8 +18,8 @@ from pydantic import ValidationError
 
 from pushpools.components.config import PoolType
 from pushpools.components.config.errors import a_or_an, describe_validation_error
-from pushpools.components.config.prefect import PoolPrefectSettings
 from pushpools.components.config.pool_types import POOL_KINDS
+from pushpools.components.config.prefect import PoolPrefectSettings
 from pushpools.components.config.stack import PoolConfig
 from pushpools.components.pool_args import ComponentArgsError, is_output
 from pushpools.components.pool_component import CredentialsBlock, PoolComponent
