@@ -8,6 +8,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from pushpools_tools.diff import diff_plans
 from pushpools_tools.diff import render_text as render_diff
 from pushpools_tools.plan import plan_document, render_text
@@ -150,3 +152,22 @@ def test_with_a_template_file_undeclared_variables_are_refused_up_front(tmp_path
         f"pushpools:pools[0].prefect.job_variables.pin.regoin: the template {str(path)!r} "
         "declares no variable 'regoin'; its variables: credentials, image, region"
     ]
+
+
+def test_pinning_a_default_needs_a_declared_variable_that_pushpools_sets() -> None:
+    from pushpools.components.prefect.templates import TemplateError, render_template
+
+    template = {
+        "job_configuration": {"region": "{{ region }}", "image": "{{ image }}"},
+        "variables": {"properties": {"region": {"type": "string"}, "image": {"type": "string"}}},
+    }
+    with pytest.raises(TemplateError) as caught:
+        render_template(template, {"region": "eu"}, pinned_defaults=["regoin", "image"])
+
+    assert str(caught.value) == (
+        "the base job template has no variable 'regoin' to pin; pushpools sets no default "
+        "for 'image' on this pool to pin; pin a value instead; its variables: image, region"
+    )
+    pinned = render_template(template, {"region": "eu"}, pinned_defaults=["region"])
+    assert pinned["job_configuration"]["region"] == "eu"
+    assert "region" not in pinned["variables"]["properties"]

@@ -138,7 +138,7 @@ def _check_names(
         f"the base job template has no variable {name!r} to {what}"
         for what, names in (
             ("set a default on", defaults),
-            ("pin", pins),
+            ("pin", {*pins, *pinned_defaults}),
             ("bound", bounds),
         )
         for name in sorted(names)
