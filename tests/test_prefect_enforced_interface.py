@@ -64,8 +64,9 @@ def pool_props(api_url: str, name: str, **extra: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def pool(prefect_server: PrefectServer, unique_name: str) -> str:
-    WorkPoolProvider().create(pool_props(prefect_server.api_url, unique_name))
-    return unique_name
+    name = "i" + unique_name  # the server is the session's, shared with other modules
+    WorkPoolProvider().create(pool_props(prefect_server.api_url, name))
+    return name
 
 
 def deploy(client: SyncPrefectClient, pool: str, job_variables: dict[str, Any]) -> UUID:

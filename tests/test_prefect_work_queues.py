@@ -34,8 +34,10 @@ def client(prefect_server: PrefectServer) -> Iterator[SyncPrefectClient]:
 
 @pytest.fixture
 def pool(client: SyncPrefectClient, unique_name: str) -> str:
-    client.create_work_pool(WorkPoolCreate(name=unique_name, type="ecs"))
-    return unique_name
+    # The server is the session's: other modules' tests of the same name make pools too.
+    name = "q" + unique_name
+    client.create_work_pool(WorkPoolCreate(name=name, type="ecs"))
+    return name
 
 
 def queue_props(api_url: str, client: SyncPrefectClient, pool: str, **extra: Any) -> dict:
