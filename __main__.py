@@ -27,5 +27,7 @@ if registration.connection is not None:
             paused=pool.prefect.paused,
             base_template=registration.templates.get(pool.name),
             adopt_existing=pool.prefect.adopt_existing,
+            work_queues=pool.prefect.work_queues,
+            job_variables=pool.prefect.job_variables,
         )
 export_pools(components, registration, registered)

@@ -409,6 +409,15 @@ def _load_templates(
             problems.append(f"{key}: {path!r}: {error}")
             continue
         templates[pool.name] = template
+        # With the template known, the interface is checked against it now, not in Prefect.
+        declared = template["variables"]["properties"]
+        problems += [
+            f"{NAMESPACE}:pools[{index}].prefect.job_variables.{setting}: the template "
+            f"{path!r} declares no variable {variable!r}; its variables: "
+            f"{', '.join(sorted(declared))}"
+            for setting, variable in pool.prefect.job_variables.named()
+            if variable not in declared
+        ]
     return templates
 
 

@@ -26,6 +26,7 @@ from tests.harness import PROJECT_DIR
 PINNED_PROVIDERS = [
     ("pushpools.components.prefect.blocks", "BlockProvider"),
     ("pushpools.components.prefect.work_pools", "WorkPoolProvider"),
+    ("pushpools.components.prefect.work_queues", "WorkQueueProvider"),
     ("pushpools.components.pause", "PauseProvider"),
 ]
 

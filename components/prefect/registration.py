@@ -17,8 +17,9 @@ import pulumi
 from pydantic import ValidationError
 
 from pushpools.components.config import PoolType
-from pushpools.components.config.errors import a_or_an
+from pushpools.components.config.errors import a_or_an, describe_validation_error
 from pushpools.components.config.pool_types import POOL_KINDS
+from pushpools.components.config.prefect import PoolPrefectSettings
 from pushpools.components.config.stack import PoolConfig
 from pushpools.components.pool_args import ComponentArgsError, is_output
 from pushpools.components.pool_component import CredentialsBlock, PoolComponent
@@ -77,6 +78,11 @@ class PoolRegistrationArgs(TypedDict):
     """A base job template to start from instead of the one the connected Prefect serves."""
     adopt_existing: NotRequired[bool]
     """Take over a block or work pool of the same name already in Prefect; default false."""
+    work_queues: NotRequired[list[dict[str, Any]]]
+    """The pool's work queues, each {name, priority, concurrency_limit, description,
+    paused}; `default` manages the pool's own queue."""
+    job_variables: NotRequired[dict[str, Any]]
+    """The interface deployments get: {pin, pin_defaults, bound, default}."""
 
 
 class PoolRegistration(pulumi.ComponentResource):
@@ -108,6 +114,7 @@ class PoolRegistration(pulumi.ComponentResource):
             "paused": args.get("paused", False),
             "base_template": args.get("base_job_template"),
             "adopt_existing": args.get("adopt_existing", False),
+            **_queues_and_interface(args),
         }
         pool = args.get("pool")
         if isinstance(pool, PoolComponent):
@@ -227,6 +234,7 @@ def _problems(name: str, args: Mapping[str, Any]) -> list[str]:
         for flag in ("paused", "adopt_existing")
         if flag in args and not isinstance(args[flag], bool)
     ]
+    problems += _interface_problems(args)
     template = args.get("base_job_template")
     if template is not None:
         try:
@@ -234,6 +242,28 @@ def _problems(name: str, args: Mapping[str, Any]) -> list[str]:
         except TemplateError as error:
             problems.append(f"args.base_job_template: {error}")
     return problems
+
+
+def _queues_and_interface(args: Mapping[str, Any]) -> dict[str, Any]:
+    """The `work_queues` and `job_variables` args as the stack config's models (checked
+    by `_problems` already)."""
+    settings = PoolPrefectSettings.model_validate(
+        {k: args[k] for k in ("work_queues", "job_variables") if k in args}
+    )
+    return {"work_queues": settings.work_queues, "job_variables": settings.job_variables}
+
+
+def _interface_problems(args: Mapping[str, Any]) -> list[str]:
+    """The stack config's own checks of queues and job variables, named by argument."""
+    given = {k: args[k] for k in ("work_queues", "job_variables") if k in args}
+    try:
+        PoolPrefectSettings.model_validate(given)
+    except ValidationError as error:
+        return [
+            problem.replace("pushpools:", "args.", 1)
+            for problem in describe_validation_error(error, PoolPrefectSettings)
+        ]
+    return []
 
 
 def _block_fits_the_type(block: Any, pool_type: str) -> list[str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from pushpools.components.prefect.client import PrefectError
@@ -86,32 +86,97 @@ def render_template(
     defaults: Mapping[str, Any],
     credentials_variable: str | None = None,
     block_document_id: str | None = None,
+    *,
+    pins: Mapping[str, Any] | None = None,
+    pinned_defaults: Sequence[str] = (),
+    bounds: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """`base` with each default set on its variable and the block reference wired in."""
+    """`base` with each default set on its variable, the block reference wired in, and the
+    platform team's interface enforced:
+
+    - `bounds` (`enum`, `minimum`, `maximum`, `pattern`) are written into the variables'
+      JSON schemas, which Prefect validates every deployment's job variables against;
+    - `pins` (and `pinned_defaults`: variables pinned to the default `defaults` gives them)
+      are written into `job_configuration` in place of their `{{ variable }}` placeholders,
+      and the variables are removed and refused by name (`propertyNames`), so a deployment
+      that sets one is refused by Prefect instead of being silently ignored.
+    """
     check_template_shape(base)
     template = copy.deepcopy(dict(base))
     variables = template["variables"]
     properties: dict[str, Any] = variables["properties"]
-    unknown = sorted(set(defaults) - set(properties))
-    if unknown:
-        raise TemplateError(
-            f"the base job template has no variable {unknown[0]!r} to set a default on; "
-            f"its variables: {', '.join(sorted(properties))}"
-        )
+    pins = {**{n: defaults[n] for n in pinned_defaults if n in defaults}, **(pins or {})}
+    bounds = bounds or {}
+    _check_names(properties, defaults, pins, pinned_defaults, bounds, credentials_variable)
+    for name in sorted(bounds):
+        properties[name].update(copy.deepcopy(dict(bounds[name])))
     for name in sorted(defaults):
+        if name in pins:
+            continue  # the variable is removed below; its value is the pin
         _check_default(variables, name, defaults[name])
         properties[name]["default"] = copy.deepcopy(defaults[name])
-    if credentials_variable is not None:
-        if credentials_variable not in properties:
-            raise TemplateError(
-                f"the base job template has no variable {credentials_variable!r} for the "
-                f"credentials block; its variables: {', '.join(sorted(properties))}"
-            )
-        if block_document_id is not None:
-            # Not checked here: the server resolves the reference itself when it creates
-            # the pool, and the providers check the block exists before a PATCH.
-            properties[credentials_variable]["default"] = block_reference(block_document_id)
+    if credentials_variable is not None and block_document_id is not None:
+        # Not checked here: the server resolves the reference itself when it creates
+        # the pool, and the providers check the block exists before a PATCH.
+        properties[credentials_variable]["default"] = block_reference(block_document_id)
+    if pins:
+        _pin(template, pins)
     return template
+
+
+def _check_names(
+    properties: Mapping[str, Any],
+    defaults: Mapping[str, Any],
+    pins: Mapping[str, Any],
+    pinned_defaults: Sequence[str],
+    bounds: Mapping[str, Any],
+    credentials_variable: str | None,
+) -> None:
+    """Every variable named must be one the template declares; every problem at once."""
+    declared = ", ".join(sorted(properties))
+    problems = [
+        f"the base job template has no variable {name!r} to {what}"
+        for what, names in (
+            ("set a default on", defaults),
+            ("pin", {*pins, *pinned_defaults}),
+            ("bound", bounds),
+        )
+        for name in sorted(names)
+        if name not in properties
+    ]
+    problems += [
+        f"pushpools sets no default for {name!r} on this pool to pin; pin a value instead"
+        for name in pinned_defaults
+        if name not in defaults and name in properties
+    ]
+    if credentials_variable is not None and credentials_variable not in properties:
+        problems.append(
+            f"the base job template has no variable {credentials_variable!r} for the "
+            "credentials block"
+        )
+    elif credentials_variable in pins:
+        problems.append(
+            f"{credentials_variable!r} holds the credentials block reference, which "
+            "Prefect resolves from the variable's default: it cannot be pinned"
+        )
+    if problems:
+        raise TemplateError("; ".join(problems) + f"; its variables: {declared}")
+
+
+def _pin(template: dict[str, Any], pins: Mapping[str, Any]) -> None:
+    from prefect.utilities.templating import apply_values
+
+    variables = template["variables"]
+    for name in sorted(pins):
+        _check_default(variables, name, pins[name], what="pinned value")
+    template["job_configuration"] = apply_values(
+        template["job_configuration"], dict(pins), remove_notset=False
+    )
+    for name in pins:
+        del variables["properties"][name]
+    if "required" in variables:
+        variables["required"] = [r for r in variables["required"] if r not in pins]
+    variables["propertyNames"] = {"not": {"enum": sorted(pins)}}
 
 
 def check_template_shape(template: Any) -> None:
@@ -129,7 +194,9 @@ def check_template_shape(template: Any) -> None:
         raise TemplateError("the template's variables must be a JSON schema object with properties")
 
 
-def _check_default(variables: Mapping[str, Any], name: str, value: Any) -> None:
+def _check_default(
+    variables: Mapping[str, Any], name: str, value: Any, what: str = "default"
+) -> None:
     from jsonschema import Draft7Validator
     from jsonschema.exceptions import best_match
 
@@ -142,6 +209,6 @@ def _check_default(variables: Mapping[str, Any], name: str, value: Any) -> None:
     if error is not None:
         where = "".join(f"[{p!r}]" for p in error.absolute_path)
         raise TemplateError(
-            f"default {value!r} for the template variable {name!r}{where} does not fit the "
+            f"{what} {value!r} for the template variable {name!r}{where} does not fit the "
             f"template's schema: {error.message}"
         )

@@ -74,6 +74,9 @@ INPUTS = (
     "base_template",
     "adopt_existing",
 )
+# The platform team's enforced interface; in the props only when set, so that pools
+# without one keep the inputs they were recorded with.
+INTERFACE = ("template_pins", "template_pinned_defaults", "template_bounds")
 COMPUTED = ("pool_id", "base_job_template", "template_base")
 # Inputs whose change is a new object: Prefect cannot rename a pool or change its type.
 REPLACING = ("name", "type")
@@ -106,7 +109,9 @@ class WorkPoolProvider(ResourceProvider):
             return DiffResult(
                 changes=True, replaces=replaces, delete_before_replace="name" not in replaces
             )
-        if has_unknowns({k: news.get(k) for k in INPUTS}) or credentials_changed(olds, news):
+        if has_unknowns({k: news.get(k) for k in INPUTS + INTERFACE}) or credentials_changed(
+            olds, news
+        ):
             return DiffResult(changes=True)
         if olds.get("base_template") != news.get("base_template") or not olds.get("template_base"):
             return DiffResult(changes=True)  # the template comes from elsewhere now
@@ -152,11 +157,18 @@ class PrefectWorkPool(Resource, module="prefect", name="WorkPool"):
         block_document_id: pulumi.Input[str] | None = None,
         base_template: dict[str, Any] | None = None,
         adopt_existing: bool = False,
+        pins: dict[str, Any] | None = None,
+        pinned_defaults: list[str] | None = None,
+        bounds: dict[str, dict[str, Any]] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         """`template_defaults` become the defaults of the template's variables;
         `credentials_variable` gets a `$ref` to `block_document_id`. `base_template`
-        replaces the default template the connected Prefect serves for `type`."""
+        replaces the default template the connected Prefect serves for `type`.
+
+        `pins` fix variables' values in the job configuration (`pinned_defaults`: to their
+        value in `template_defaults`) and remove them from what deployments may set;
+        `bounds` add `enum`/`minimum`/`maximum`/`pattern` to variables' schemas."""
         props: dict[str, Any] = {
             **connection.as_props(),
             "name": name,
@@ -169,6 +181,11 @@ class PrefectWorkPool(Resource, module="prefect", name="WorkPool"):
             "block_document_id": block_document_id,
             "base_template": base_template,
             "adopt_existing": adopt_existing,
+            **{
+                key: value
+                for key, value in zip(INTERFACE, (pins, pinned_defaults, bounds), strict=True)
+                if value
+            },
             **dict.fromkeys(COMPUTED),
         }
         super().__init__(WorkPoolProvider(), resource_name, props, prefect_object_options(opts))
@@ -271,6 +288,9 @@ def _desired(props: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
             props.get("template_defaults") or {},
             props.get("credentials_variable"),
             props.get("block_document_id"),
+            pins=props.get("template_pins"),
+            pinned_defaults=props.get("template_pinned_defaults") or (),
+            bounds=props.get("template_bounds"),
         )
     except TemplateError as error:
         raise PrefectError(f"work pool {props.get('name')!r}: {error}") from None
@@ -336,7 +356,11 @@ def _delete(client: SyncPrefectClient, props: dict[str, Any]) -> None:
 
 
 def _public(props: dict[str, Any]) -> dict[str, Any]:
-    return {**connection_outputs(props), **{k: props.get(k) for k in INPUTS}}
+    return {
+        **connection_outputs(props),
+        **{k: props.get(k) for k in INPUTS},
+        **{k: props[k] for k in INTERFACE if props.get(k)},
+    }
 
 
 def _observed(pool: WorkPool, template_base: dict[str, Any]) -> dict[str, Any]:

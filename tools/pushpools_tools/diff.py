@@ -66,6 +66,7 @@ REPLACED_BY: dict[str, tuple[str, ...]] = {
     # pushpools' own providers (components/prefect): their diff() says so.
     "pulumi-python:dynamic/prefect:Block": ("type_slug", "name", "api_url"),
     "pulumi-python:dynamic/prefect:WorkPool": ("name", "type", "api_url"),
+    "pulumi-python:dynamic/prefect:WorkQueue": ("name", "work_pool_name", "api_url"),
 }
 
 _SECRET_MASK = re.compile(r"^\[secret(?: ([0-9a-f]+))?\]$")

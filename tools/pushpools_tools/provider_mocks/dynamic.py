@@ -16,6 +16,8 @@ from pushpools.components.prefect.blocks import COMPUTED as BLOCK_COMPUTED
 from pushpools.components.prefect.blocks import block_id, data_hash
 from pushpools.components.prefect.templates import TemplateError, render_template
 from pushpools.components.prefect.work_pools import COMPUTED as POOL_COMPUTED
+from pushpools.components.prefect.work_queues import COMPUTED as QUEUE_COMPUTED
+from pushpools.components.prefect.work_queues import queue_resource_id
 
 # Fixed, so that plans of the same stack are identical from run to run.
 _NAMESPACE = uuid.UUID("1b5c2c41-7f0e-4c83-9b1f-3d5a0e6f2a10")
@@ -52,6 +54,9 @@ def _work_pool(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
                 i.get("templateDefaults", i.get("template_defaults")) or {},
                 i.get("credentials_variable"),
                 i.get("block_document_id"),
+                pins=i.get("template_pins"),
+                pinned_defaults=i.get("template_pinned_defaults") or (),
+                bounds=i.get("template_bounds"),
             )
         except TemplateError as error:
             raise ValueError(f"work pool {i['name']!r}: {error}") from None
@@ -64,6 +69,18 @@ def _work_pool(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
     }
 
 
+def _work_queue(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    i = args.inputs
+    outputs = {k: v for k, v in i.items() if k not in QUEUE_COMPUTED}
+    return queue_resource_id(i["work_pool_name"], i["name"]), {
+        **outputs,
+        "queue_id": _uuid(i["api_url"], "work-queue", i["work_pool_name"], i["name"]),
+        # What the queue will hold once Prefect has it: what was asked; unset: Prefect's.
+        **{f"live_{k}": i.get(k) for k in ("description", "priority", "concurrency_limit")},
+        "live_paused": bool(i.get("paused")),
+    }
+
+
 def _pause(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
     # Offline, nothing waits: the pause is recorded, with what it waits after.
     return str(args.inputs["after"]), dict(args.inputs)
@@ -73,6 +90,7 @@ RESOURCES = {
     "pulumi-python:dynamic/pushpools:Pause": _pause,
     "pulumi-python:dynamic/prefect:Block": _block,
     "pulumi-python:dynamic/prefect:WorkPool": _work_pool,
+    "pulumi-python:dynamic/prefect:WorkQueue": _work_queue,
 }
 
 CALLS: dict[str, Any] = {}
