@@ -444,7 +444,7 @@ def test_preview_reads_every_environments_projects_and_subscriptions(run) -> Non
         for i in map(inputs, run.find("gcp:projects/iAMMember:IAMMember"))
         if i["member"].startswith("serviceAccount:github-preview@") and i["role"] == "roles/viewer"
     }
-    assert gcp == {"acme-data-dev", "acme-data-prod"}
+    assert gcp == {"acme-ci", "acme-data-dev", "acme-data-prod"}
     azure = {
         inputs(r)["scope"]
         for r in run.find("azure-native:authorization:RoleAssignment")
@@ -456,14 +456,24 @@ def test_preview_reads_every_environments_projects_and_subscriptions(run) -> Non
     }
 
 
-def test_the_first_subscriptions_and_projects_keep_their_urns(run) -> None:
-    """Stacks of ci/ made before per-environment scopes keep their grants (same names)."""
-    names = {r.name for r in run.resources}
+def test_a_ci_stack_made_before_per_environment_scopes_keeps_its_urns() -> None:
+    """A config without deploy_projects/deploy_subscriptions declares the same grants
+    under the same names as before (no replacement in existing ci/ state)."""
+    before = _run(
+        {
+            "pushpools-ci:github": {"repository": REPO},
+            "pushpools-ci:gcp": {"project": "acme-data-dev", "grantable_roles": ["r"]},
+            "pushpools-ci:azure": {"subscription_id": "6b1f3c2e-8d4a-4f7e-9a0b-2c5d7e9f1a3b"},
+        }
+    )
+    names = {r.name for r in before.resources}
     assert {
         "github-gcp-deploy-dev-roles-iam-serviceaccountadmin",
-        "github-gcp-deploy-dev-grant-pool-roles",
+        "github-gcp-deploy-prod-grant-pool-roles",
+        "github-gcp-preview-roles-viewer",
         "github-azure-deploy-dev-b24988ac",
-        "github-azure-deploy-dev-f58310d9",
+        "github-azure-deploy-prod-f58310d9",
+        "github-azure-preview-acdd72a7",
         "github-azure-azure-native",
     } <= names
 
