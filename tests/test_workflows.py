@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -106,8 +107,67 @@ def test_updates_of_one_stack_never_overlap_and_prod_waits_for_approval() -> Non
             "cancel-in-progress": False,
         }
     assert deploy["environment"] == "${{ matrix.stack }}"
-    assert deploy["strategy"]["matrix"]["stack"] == ["dev", "prod"]
     assert deploy["strategy"]["max-parallel"] == 1
+    assert deploy["strategy"].get("fail-fast", True)  # a failed dev cancels prod
+
+
+def test_deploy_runs_every_stack_file_from_the_listing_job() -> None:
+    jobs = _load(GITHUB / "workflows" / "deploy.yml")["jobs"]
+    assert jobs["up"]["needs"] == "stacks"
+    assert (
+        jobs["up"]["strategy"]["matrix"]["stack"] == "${{ fromJSON(needs.stacks.outputs.names) }}"
+    )
+    listing = next(s for s in jobs["stacks"]["steps"] if s.get("id") == "list")
+    assert ".venv/bin/python ci/deploy_stacks.py" in listing["run"]
+    assert jobs["stacks"]["outputs"]["names"] == "${{ steps.list.outputs.names }}"
+
+
+def _deploy_stacks(root: Path) -> subprocess.CompletedProcess[str]:
+    """ci/deploy_stacks.py as the deploy workflow's listing job runs it, on `root`."""
+    return subprocess.run(
+        [str(BIN / "python"), str(PROJECT_DIR / "ci" / "deploy_stacks.py"), str(root)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_the_shipped_stacks_are_deployed_dev_first() -> None:
+    result = _deploy_stacks(PROJECT_DIR)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == ["dev", "prod"]
+
+
+def _tree(tmp_path: Path) -> Path:
+    for folder in ("stacks", "ci/stacks"):
+        shutil.copytree(PROJECT_DIR / folder, tmp_path / folder)
+    return tmp_path
+
+
+def test_a_stack_file_with_no_deploy_environment_is_refused(tmp_path: Path) -> None:
+    """A new stack file would otherwise be planned and previewed but never deployed."""
+    root = _tree(tmp_path)
+    shutil.copy(root / "stacks" / "Pulumi.dev.yaml", root / "stacks" / "Pulumi.staging.yaml")
+    result = _deploy_stacks(root)
+    assert result.returncode == 1
+    assert result.stdout == ""  # no matrix: nothing is deployed
+    assert "refusing to deploy" in result.stderr
+    assert "stacks/Pulumi.staging.yaml: no deploy environment 'staging'" in result.stderr
+    assert "pushpools-ci:github.environments" in result.stderr
+
+
+def test_a_stack_file_with_a_deploy_environment_is_deployed_in_its_order(tmp_path: Path) -> None:
+    root = _tree(tmp_path)
+    shutil.copy(root / "stacks" / "Pulumi.dev.yaml", root / "stacks" / "Pulumi.staging.yaml")
+    ci_stack = root / "ci" / "stacks" / "Pulumi.github.yaml"
+    ci_stack.write_text(
+        ci_stack.read_text().replace(
+            "environments: [dev, prod]", "environments: [dev, staging, prod]"
+        )
+    )
+    result = _deploy_stacks(root)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == ["dev", "staging", "prod"]
 
 
 def test_drift_runs_a_refreshing_preview_that_expects_no_changes() -> None:

@@ -20,6 +20,7 @@ import json
 import re
 import uuid
 from dataclasses import dataclass
+from typing import ClassVar
 
 import pulumi
 
@@ -59,6 +60,31 @@ class GithubTrust:
         return f"repo:{self.repository}:environment:{environment}"
 
 
+def per_environment(
+    value: object, environments: tuple[str, ...], key: str, problems: list[str]
+) -> dict[str, list[str]]:
+    """A setting given once for every environment (a list) or per environment (a mapping
+    `env: [...]`), as a list per environment; a problem naming `key` otherwise."""
+    if isinstance(value, list):
+        return {env: [str(v) for v in value] for env in environments}
+    if isinstance(value, dict):
+        for env in value:
+            if env not in environments:
+                problems.append(
+                    f"{key}: {env!r} is not one of the environments {list(environments)}"
+                )
+        found = {}
+        for env in environments:
+            listed = value.get(env)
+            if not isinstance(listed, list) or not listed:
+                problems.append(f"{key}.{env}: {listed!r}; a non-empty list is required")
+                listed = []
+            found[env] = [str(v) for v in listed]
+        return found
+    problems.append(f"{key}: {value!r}; a list, or a mapping of environment to list, is required")
+    return {env: [] for env in environments}
+
+
 def _child(parent: pulumi.Resource) -> pulumi.ResourceOptions:
     return pulumi.ResourceOptions(parent=parent)
 
@@ -83,9 +109,14 @@ class GcpGithubIdentities(pulumi.ComponentResource):
         name: str,
         trust: GithubTrust,
         project: str,
-        grantable_roles: list[str],
+        grantable_roles: dict[str, list[str]],
+        deploy_projects: dict[str, list[str]] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        """`project` holds the workload identity pool and the service accounts;
+        `deploy_projects[env]` are the projects env's stacks deploy into (default: `project`
+        for every environment), `grantable_roles[env]` the project roles env's pools grant
+        (the only ones its deploy account may grant). The preview account reads them all."""
         from pulumi_gcp import iam, projects, serviceaccount
 
         super().__init__("pushpools:ci:GcpGithubIdentities", name, {}, opts)
@@ -106,6 +137,8 @@ class GcpGithubIdentities(pulumi.ComponentResource):
             attribute_condition=f"assertion.repository == '{trust.repository}'",
             opts=_child(self),
         )
+        projects_of = deploy_projects or {env: [project] for env in trust.environments}
+        all_projects = sorted({project, *(p for ps in projects_of.values() for p in ps)})
         identities = {"preview": trust.preview_subjects} | {
             f"deploy-{env}": [trust.deploy_subject(env)] for env in trust.environments
         }
@@ -126,29 +159,36 @@ class GcpGithubIdentities(pulumi.ComponentResource):
                     member=pool.name.apply(lambda pool_name, s=subject: _principal(pool_name, s)),
                     opts=_child(self),
                 )
-            roles = self.PREVIEW_ROLES if identity == "preview" else self.DEPLOY_ROLES
-            for role in roles:
-                projects.IAMMember(
-                    f"{name}-{identity}-{_slug(role)}",
-                    project=project,
-                    role=role,
-                    member=account.member,
-                    opts=_child(self),
-                )
-            if identity != "preview":
-                # Granting roles on the project is the broad power deploying needs; the
-                # condition limits it to the roles the pools grant, nothing else.
-                projects.IAMMember(
-                    f"{name}-{identity}-grant-pool-roles",
-                    project=project,
-                    role="roles/resourcemanager.projectIamAdmin",
-                    member=account.member,
-                    condition=projects.IAMMemberConditionArgs(
-                        title="only the roles pushpools grants",
-                        expression=_only_roles(grantable_roles),
-                    ),
-                    opts=_child(self),
-                )
+            if identity == "preview":
+                scopes, roles = all_projects, self.PREVIEW_ROLES
+            else:
+                scopes, roles = projects_of[identity.removeprefix("deploy-")], self.DEPLOY_ROLES
+            for target in scopes:
+                # The home project's grants keep their first names (their URNs in the
+                # state of stacks made before deploy projects existed).
+                prefix = f"{name}-{identity}" + ("" if target == project else f"-{target}")
+                for role in roles:
+                    projects.IAMMember(
+                        f"{prefix}-{_slug(role)}",
+                        project=target,
+                        role=role,
+                        member=account.member,
+                        opts=_child(self),
+                    )
+                if identity != "preview":
+                    # Granting roles on the project is the broad power deploying needs;
+                    # the condition limits it to the roles the pools grant, nothing else.
+                    projects.IAMMember(
+                        f"{prefix}-grant-pool-roles",
+                        project=target,
+                        role="roles/resourcemanager.projectIamAdmin",
+                        member=account.member,
+                        condition=projects.IAMMemberConditionArgs(
+                            title="only the roles pushpools grants",
+                            expression=_only_roles(grantable_roles[identity[7:]]),
+                        ),
+                        opts=_child(self),
+                    )
             self.service_accounts[identity] = account.email
         self.workload_identity_provider = provider.name
         self.register_outputs(
@@ -186,18 +226,28 @@ class AwsGithubIdentities(pulumi.ComponentResource):
         "logs:ListTagsForResource",
         "logs:ListTagsLogGroup",
     )
-    # Creating an ECS pool: its IAM user, roles and policies, cluster, registry, logs and
-    # (optionally) its VPC. IAM is limited to the pool-named users, roles and policies.
-    DEPLOY_ACTIONS = ("ecs:*", "ecr:*", "logs:*", "ec2:*")
-    DEPLOY_IAM_ACTIONS = ("iam:*",)
+    # Creating an ECS pool: its IAM user, roles and policies, cluster, registry and log
+    # group, each limited to the names an environment's pools use (`name_patterns`), and
+    # its VPC (EC2 IDs are not known before creation, so EC2 is not narrowed by name).
+    DEPLOY_NAMED: ClassVar[dict[str, tuple[str, ...]]] = {
+        "iam": ("user/{}", "role/{}", "policy/{}"),
+        "ecs": ("cluster/{}",),
+        "ecr": ("repository/{}",),
+        # Log group names of ECS pools start with /ecs/ (e.g. /ecs/dev-ecs-cluster).
+        "logs": ("log-group:{}", "log-group:{}:*", "log-group:/ecs/{}", "log-group:/ecs/{}:*"),
+    }
+    DEPLOY_ANYWHERE = ("ec2:*", "logs:DescribeLogGroups")
 
     def __init__(
         self,
         name: str,
         trust: GithubTrust,
-        iam_name_patterns: list[str],
+        name_patterns: dict[str, list[str]],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        """`name_patterns[env]`: the names (IAM-style wildcards) env's deploy role may
+        create and change IAM users, roles, policies, clusters, repositories and log
+        groups under, e.g. `dev-*`."""
         from pulumi_aws import iam
 
         super().__init__("pushpools:ci:AwsGithubIdentities", name, {}, opts)
@@ -219,11 +269,14 @@ class AwsGithubIdentities(pulumi.ComponentResource):
                 max_session_duration=3600,
                 opts=_child(self),
             )
+            env = identity.removeprefix("deploy-")
             iam.RolePolicy(
                 f"{name}-{identity}-policy",
                 name=f"github-{identity}",
                 role=role.name,
-                policy=_permissions(identity == "preview", iam_name_patterns),
+                policy=deploy_policy(name_patterns[env])
+                if identity != "preview"
+                else preview_policy(),
                 opts=_child(self),
             )
             self.role_arns[identity] = role.arn
@@ -235,65 +288,138 @@ def _trust(provider_arn: str, subjects: list[str]) -> str:
     return json.dumps(policy, sort_keys=True)
 
 
-def _permissions(preview: bool, iam_name_patterns: list[str]) -> str:
-    if preview:
-        statements = [
-            {
-                "Effect": "Allow",
-                "Action": list(AwsGithubIdentities.PREVIEW_ACTIONS),
-                "Resource": "*",
-            }
-        ]
-    else:
-        iam_resources = [
-            f"arn:aws:iam::*:{kind}/{pattern}"
-            for pattern in iam_name_patterns
-            for kind in ("user", "role", "policy")
-        ]
-        statements = [
-            {
-                "Effect": "Allow",
-                "Action": list(AwsGithubIdentities.DEPLOY_ACTIONS),
-                "Resource": "*",
-            },
-            {
-                "Effect": "Allow",
-                "Action": list(AwsGithubIdentities.DEPLOY_IAM_ACTIONS),
-                "Resource": iam_resources,
-            },
-        ]
+def _document(statements: list[dict]) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)
+
+
+def preview_policy() -> str:
+    return _document(
+        [{"Effect": "Allow", "Action": list(AwsGithubIdentities.PREVIEW_ACTIONS), "Resource": "*"}]
+    )
+
+
+def deploy_policy(name_patterns: list[str]) -> str:
+    """Read everywhere (as preview), create and change only under `name_patterns`."""
+    statements: list[dict] = [
+        {
+            "Sid": "Read",
+            "Effect": "Allow",
+            "Action": list(AwsGithubIdentities.PREVIEW_ACTIONS),
+            "Resource": "*",
+        },
+        {
+            "Sid": "Network",
+            "Effect": "Allow",
+            "Action": list(AwsGithubIdentities.DEPLOY_ANYWHERE),
+            "Resource": "*",
+        },
+    ]
+    for service, resources in AwsGithubIdentities.DEPLOY_NAMED.items():
+        # IAM is global (no region); the others live in any region the stacks name.
+        region = "" if service == "iam" else "*"
+        statements.append(
+            {
+                "Sid": f"{service.capitalize()}UnderThePoolsNames",
+                "Effect": "Allow",
+                "Action": f"{service}:*",
+                "Resource": [
+                    f"arn:aws:{service}:{region}:*:{form.format(pattern)}"
+                    for pattern in name_patterns
+                    for form in resources
+                ],
+            }
+        )
+    # A fresh account may lack ECS's service-linked role, which the cluster's capacity
+    # providers need: the deploy role may create that one role and no other.
+    statements.append(
+        {
+            "Sid": "EcsServiceLinkedRole",
+            "Effect": "Allow",
+            "Action": "iam:CreateServiceLinkedRole",
+            "Resource": (
+                "arn:aws:iam::*:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS"
+            ),
+            "Condition": {"StringEquals": {"iam:AWSServiceName": "ecs.amazonaws.com"}},
+        }
+    )
+    return _document(statements)
 
 
 class AzureGithubIdentities(pulumi.ComponentResource):
     """An Entra application per identity with a federated credential per subject (no
-    client secret exists), and its role on the subscription: Reader for preview; for
-    deploy, Contributor and the right to assign the pools' roles."""
+    client secret exists), and its roles: Reader for preview on every subscription the
+    stacks use; for deploy, on its environment's subscriptions only, Contributor, the
+    right to write the pools' custom roles, and the right to assign only the roles its
+    pools grant (a condition on Role Based Access Control Administrator)."""
 
     READER = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
     CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c"
+    ACR_PULL = "7f951dda-4ed3-4680-a7ca-43fe172d538d"
     # "Role Based Access Control Administrator": assigns roles, cannot change anything else.
     RBAC_ADMIN = "f58310d9-a9f6-439a-9e8d-f62e7b41a168"
+    # `role: least-privilege` pools define a custom role; no built-in role below Owner and
+    # User Access Administrator may write role definitions, so a custom one does.
+    ROLE_WRITER_ACTIONS = (
+        "Microsoft.Authorization/roleDefinitions/read",
+        "Microsoft.Authorization/roleDefinitions/write",
+        "Microsoft.Authorization/roleDefinitions/delete",
+    )
 
     def __init__(
         self,
         name: str,
         trust: GithubTrust,
         subscription_id: str,
+        deploy_subscriptions: dict[str, list[str]] | None = None,
+        assignable_roles: dict[str, list[str]] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        """`deploy_subscriptions[env]`: the subscriptions env's stacks deploy into (default
+        `subscription_id`); `assignable_roles[env]`: the role definition GUIDs env's
+        deploy identity may assign (default AcrPull: add Contributor for `role:
+        contributor` pools and each `role: least-privilege` pool's custom role GUID, which
+        `./dev plan` shows)."""
         import pulumi_azuread as azuread
         from pulumi_azure_native import Provider, authorization
 
         super().__init__("pushpools:ci:AzureGithubIdentities", name, {}, opts)
-        scope = f"/subscriptions/{subscription_id}"
-        # Explicit, so the assignments never land in whatever the login's default is.
-        in_subscription = pulumi.ResourceOptions(
-            parent=self,
-            provider=Provider(
-                f"{name}-azure-native", subscription_id=subscription_id, opts=_child(self)
-            ),
-        )
+        subscriptions_of = deploy_subscriptions or {
+            env: [subscription_id] for env in trust.environments
+        }
+        roles_of = assignable_roles or {env: [self.ACR_PULL] for env in trust.environments}
+        every = sorted({subscription_id, *(s for ss in subscriptions_of.values() for s in ss)})
+
+        def suffix(subscription: str) -> str:
+            # The first subscription's resources keep their first names (URNs in state).
+            return "" if subscription == subscription_id else f"-{subscription[:8]}"
+
+        # Explicit providers, so the assignments never land in the login's default.
+        in_subscription = {
+            sub: pulumi.ResourceOptions(
+                parent=self,
+                provider=Provider(
+                    f"{name}-azure-native{suffix(sub)}", subscription_id=sub, opts=_child(self)
+                ),
+            )
+            for sub in every
+        }
+        deploying = sorted({s for ss in subscriptions_of.values() for s in ss})
+        role_writer = {
+            sub: authorization.RoleDefinition(
+                f"{name}-role-writer{suffix(sub)}",
+                role_definition_id=str(
+                    uuid.uuid5(uuid.NAMESPACE_URL, f"/subscriptions/{sub}/pushpools-role-writer")
+                ),
+                role_name=f"pushpools role definition writer ({trust.repository})",
+                description="Writes the custom roles of pushpools' least-privilege ACI pools",
+                role_type="CustomRole",
+                scope=f"/subscriptions/{sub}",
+                assignable_scopes=[f"/subscriptions/{sub}"],
+                permissions=[{"actions": list(self.ROLE_WRITER_ACTIONS), "not_actions": []}],
+                opts=in_subscription[sub],
+            )
+            for sub in deploying
+        }
         identities = {"preview": trust.preview_subjects} | {
             f"deploy-{env}": [trust.deploy_subject(env)] for env in trust.environments
         }
@@ -317,26 +443,69 @@ class AzureGithubIdentities(pulumi.ComponentResource):
                     audiences=["api://AzureADTokenExchange"],
                     opts=_child(self),
                 )
-            roles = [self.READER] if identity == "preview" else [self.CONTRIBUTOR, self.RBAC_ADMIN]
-            for role in roles:
+            env = identity.removeprefix("deploy-")
+            if identity == "preview":
+                grants = [(sub, self.READER, None) for sub in every]
+            else:
+                condition = only_assigning(roles_of[env])
+                grants = [
+                    (sub, role, condition if role == self.RBAC_ADMIN else None)
+                    for sub in subscriptions_of[env]
+                    for role in (self.CONTRIBUTOR, self.RBAC_ADMIN)
+                ]
+            for sub, role, condition in grants:
+                scope = f"/subscriptions/{sub}"
                 authorization.RoleAssignment(
-                    f"{name}-{identity}-{role[:8]}",
+                    f"{name}-{identity}-{role[:8]}{suffix(sub)}",
                     scope=scope,
                     principal_id=principal.object_id,
                     principal_type="ServicePrincipal",
                     # A name derived from what it grants: the same on every run.
-                    role_assignment_name=str(
-                        uuid.uuid5(
-                            uuid.NAMESPACE_URL, f"{scope}/{trust.repository}/{identity}/{role}"
-                        )
-                    ),
+                    role_assignment_name=_assignment_name(scope, trust.repository, identity, role),
                     role_definition_id=(
                         f"{scope}/providers/Microsoft.Authorization/roleDefinitions/{role}"
                     ),
-                    opts=in_subscription,
+                    condition=condition,
+                    condition_version="2.0" if condition else None,
+                    opts=in_subscription[sub],
                 )
+            if identity != "preview":
+                for sub in subscriptions_of[env]:
+                    scope = f"/subscriptions/{sub}"
+                    authorization.RoleAssignment(
+                        f"{name}-{identity}-role-writer{suffix(sub)}",
+                        scope=scope,
+                        principal_id=principal.object_id,
+                        principal_type="ServicePrincipal",
+                        role_assignment_name=_assignment_name(
+                            scope, trust.repository, identity, "role-writer"
+                        ),
+                        role_definition_id=role_writer[sub].id,
+                        opts=in_subscription[sub],
+                    )
             self.client_ids[identity] = app.client_id
         self.register_outputs({"client_ids": self.client_ids})
+
+
+def _assignment_name(scope: str, repository: str, identity: str, role: str) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{scope}/{repository}/{identity}/{role}"))
+
+
+def only_assigning(role_ids: list[str]) -> str:
+    """An Azure ABAC condition (version 2.0) on Role Based Access Control Administrator:
+    role assignments may be added and removed only for these role definitions, so the
+    identity can never assign Owner (or any other role) to itself or anyone. The syntax is
+    Azure's "Constrain roles" example (learn.microsoft.com, "Examples to delegate Azure
+    role assignment management with conditions")."""
+    listed = ", ".join(sorted({r.lower() for r in role_ids}))
+    return (
+        "((!(ActionMatches{'Microsoft.Authorization/roleAssignments/write'})) OR "
+        f"(@Request[Microsoft.Authorization/roleAssignments:RoleDefinitionId] "
+        f"ForAnyOfAnyValues:GuidEquals {{{listed}}})) AND "
+        "((!(ActionMatches{'Microsoft.Authorization/roleAssignments/delete'})) OR "
+        f"(@Resource[Microsoft.Authorization/roleAssignments:RoleDefinitionId] "
+        f"ForAnyOfAnyValues:GuidEquals {{{listed}}}))"
+    )
 
 
 def _slug(text: str) -> str:
