@@ -20,6 +20,7 @@ ACCOUNT = "gcp:serviceaccount/account:Account"
 PROJECT_MEMBER = "gcp:projects/iAMMember:IAMMember"
 ACCOUNT_MEMBER = "gcp:serviceaccount/iAMMember:IAMMember"
 KEY = "gcp:serviceaccount/key:Key"
+PAUSE = "pulumi-python:dynamic/pushpools:Pause"
 
 
 def _settings(pool: PoolConfig) -> CloudRunSettings:
@@ -46,6 +47,11 @@ def _decide(resource: Declared) -> Decision:
         return Decision(
             Action.CREATE,
             why="the helper does not enable it; enabling an API that is already on changes nothing",
+        )
+    if resource.type == PAUSE:
+        return Decision(
+            Action.CREATE,
+            why="a one-time wait for newly enabled APIs; nothing exists in Google Cloud",
         )
     if resource.type == REPOSITORY:
         # pulumi-gcp artifactregistry.Repository, Import:
