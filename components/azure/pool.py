@@ -222,7 +222,14 @@ class AciPushPool(PoolComponent):
                 # This registry only: the identity can pull nothing else.
                 scope=self.registry.id,
                 description=f"Container groups of the work pool {name} pull flow images",
-                opts=in_subscription,
+                # A new identity or registry replaces the assignment under the same name,
+                # which Azure refuses while the old one exists (and a name derived from
+                # them would rename, so replace, every existing stack's assignment: Azure
+                # refuses that too, as a duplicate). The old one goes first; nothing can
+                # pull with the new identity before its assignment exists anyway.
+                opts=pulumi.ResourceOptions.merge(
+                    in_subscription, pulumi.ResourceOptions(delete_before_replace=True)
+                ),
             )
         )
 
