@@ -88,7 +88,7 @@ def test_every_arm_resource_is_pinned_to_the_configured_subscription() -> None:
     ids = [inputs(a)["scope"] for a in run.find(ASSIGNMENT)]
     ids += [inputs(a)["roleDefinitionId"] for a in run.find(ASSIGNMENT)]
     ids += defaults(run)["identities"]
-    assert len(ids) == 5
+    assert len(ids) == 7
     assert all(i.startswith(f"/subscriptions/{OTHER_SUB}/") for i in ids), ids
 
 
@@ -156,10 +156,12 @@ def test_least_privilege_grants_a_custom_role_limited_to_container_groups_in_the
     assert definition["permissions"] == [
         {
             "actions": [
-                "Microsoft.ContainerInstance/containerGroups/*",
                 "Microsoft.Resources/deployments/*",
-                "Microsoft.Resources/subscriptions/resourceGroups/read",
-                "Microsoft.ManagedIdentity/userAssignedIdentities/assign/action",
+                "Microsoft.ContainerInstance/containerGroups/write",
+                "Microsoft.ContainerInstance/containerGroups/read",
+                "Microsoft.ContainerInstance/containerGroups/containers/logs/read",
+                "Microsoft.ContainerInstance/containerGroups/stop/action",
+                "Microsoft.ContainerInstance/containerGroups/delete",
             ],
             "notActions": [],
         }
@@ -172,6 +174,36 @@ def test_least_privilege_grants_a_custom_role_limited_to_container_groups_in_the
     )
     assert grant["scope"] == GROUP_ID
     assert all(inputs(a)["roleDefinitionId"] != CONTRIBUTOR for a in run.find(ASSIGNMENT))
+
+
+def test_least_privilege_may_assign_the_pools_own_identity_only() -> None:
+    run = run_pools(aci_pool(role="least-privilege"))
+    user = inputs(run.one(DEFINITION, "aci-aci-identity-user-role"))
+    assert user["permissions"] == [
+        {
+            "actions": ["Microsoft.ManagedIdentity/userAssignedIdentities/assign/action"],
+            "notActions": [],
+        }
+    ]
+    assert user["assignableScopes"] == [GROUP_ID]
+    grant = inputs(run.one(ASSIGNMENT, "aci-assign-identity"))
+    assert grant["scope"] == IDENTITY_ID
+    assert grant["principalId"] == outputs(run.one(SP))["objectId"]
+    assert grant["roleDefinitionId"].endswith("/" + user["roleDefinitionId"])
+    # The group-wide role assigns no identity at all.
+    runner = inputs(run.one(DEFINITION, "aci-aci-runner-role"))["permissions"][0]["actions"]
+    assert not [a for a in runner if "ManagedIdentity" in a or a.endswith("/*/")]
+
+
+def test_a_new_identity_gets_a_new_assign_assignment_created_first() -> None:
+    """The identity-assign assignment's name comes from principal and scope: a new identity
+    is a new assignment, created before the old one is deleted, never a clash of names."""
+    before = run_pools(aci_pool(role="least-privilege"))
+    after = run_pools(aci_pool(role="least-privilege", names={"identity": "aci-pull-identity"}))
+    old, new = (inputs(r.one(ASSIGNMENT, "aci-assign-identity")) for r in (before, after))
+    assert old["scope"] != new["scope"]
+    assert old["roleAssignmentName"] != new["roleAssignmentName"]
+    assert str(uuid.UUID(new["roleAssignmentName"])) == new["roleAssignmentName"]
 
 
 def test_the_registry_is_basic_with_no_admin_user(run: ProgramRun) -> None:

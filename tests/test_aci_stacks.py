@@ -62,7 +62,7 @@ def test_the_prod_azure_pool_uses_least_privilege_in_its_existing_group() -> Non
     grant = inputs(
         run.one("azure-native:authorization:RoleAssignment", f"{aci[0]}-run-container-groups")
     )
-    role = inputs(run.one("azure-native:authorization:RoleDefinition"))
+    role = inputs(run.one("azure-native:authorization:RoleDefinition", f"{aci[0]}-aci-runner-role"))
     assert grant["scope"] == role["scope"]
     assert grant["scope"].endswith("/resourceGroups/rg-data-platform-prod")
     assert run.find("azure-native:resources:ResourceGroup") == []

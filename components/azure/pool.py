@@ -43,15 +43,33 @@ REQUIRED_RESOURCE_PROVIDERS = (
 CONTRIBUTOR_ROLE = "b24988ac-6180-42a0-ab88-20f7382dd24c"
 ACR_PULL_ROLE = "7f951dda-4ed3-4680-a7ca-43fe172d538d"
 
-# What the ACI push worker does with its credentials: an ARM deployment whose template
-# holds one container group, placed in the group's location, run as the pool's identity;
-# then it watches the group, reads its logs and deletes it.
+# What the ACI worker (prefect-azure 0.4.13, `prefect_azure/workers/container_instance.py`,
+# which Prefect Cloud's push runner runs) does with the app's credentials, in the pool's
+# resource group, and nothing more. Checked against the worker's own calls in
+# tests/test_aci_worker_permissions.py.
 LEAST_PRIVILEGE_ACTIONS = (
-    "Microsoft.ContainerInstance/containerGroups/*",
+    # `resource_client.deployments.begin_create_or_update` and its poller (write, status,
+    # read): each run is an ARM deployment. Microsoft documents that deploying a template
+    # needs "all operations on the Microsoft.Resources/deployments resource type".
     "Microsoft.Resources/deployments/*",
-    "Microsoft.Resources/subscriptions/resourceGroups/read",
-    "Microsoft.ManagedIdentity/userAssignedIdentities/assign/action",
+    # The deployment's template creates the run's container group: ARM checks the caller's
+    # write on every resource it deploys.
+    "Microsoft.ContainerInstance/containerGroups/write",
+    # `aci_client.container_groups.get`: watching the run (`_get_container_group`).
+    "Microsoft.ContainerInstance/containerGroups/read",
+    # `aci_client.containers.list_logs`: `stream_output` (`_get_logs`).
+    "Microsoft.ContainerInstance/containerGroups/containers/logs/read",
+    # `aci_client.container_groups.stop`: `keep_container_group`, and cancelling a run
+    # (`kill_infrastructure`).
+    "Microsoft.ContainerInstance/containerGroups/stop/action",
+    # `aci_client.container_groups.begin_delete`: every run ends by deleting its group.
+    "Microsoft.ContainerInstance/containerGroups/delete",
 )
+# The template runs the group as the pool's identity (`identities`, and the registry
+# login's `image_registry.identity`): ARM checks that the caller may assign that identity.
+# Granted on the pool's own identity only, by a second assignment: never on the group,
+# where it would cover every identity in it.
+ASSIGN_IDENTITY_ACTIONS = ("Microsoft.ManagedIdentity/userAssignedIdentities/assign/action",)
 
 # Names that must be GUIDs are derived from what they are for, so reruns never churn.
 _PUSHPOOLS_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://pushpools.invalid/azure")
@@ -212,6 +230,37 @@ class AciPushPool(PoolComponent):
             tags=tags,
             opts=in_subscription,
         )
+        if azure.role is AciRole.LEAST_PRIVILEGE:
+            self._granted(
+                authorization.RoleAssignment(
+                    f"{name}-assign-identity",
+                    # From principal, role and scope: a new identity is a new assignment,
+                    # created before the old one is deleted.
+                    role_assignment_name=pulumi.Output.all(
+                        self.service_principal.object_id, self.identity.id
+                    ).apply(lambda ids: _guid(azure, name, "assign-identity", *map(str, ids))),
+                    principal_id=self.service_principal.object_id,
+                    principal_type="ServicePrincipal",
+                    role_definition_id=self._custom_role(
+                        name,
+                        azure,
+                        group_id,
+                        "aci-identity-user-role",
+                        role_name="Prefect ACI identity user",
+                        description=(
+                            f"Start container groups of the work pool {name} as the pool's "
+                            "identity, and no other"
+                        ),
+                        actions=ASSIGN_IDENTITY_ACTIONS,
+                        opts=in_subscription,
+                    ),
+                    # This identity only: container groups can run as no other.
+                    scope=self.identity.id,
+                    description=f"Prefect starts container groups of the work pool {name} "
+                    "as the pool's identity",
+                    opts=in_subscription,
+                )
+            )
         self._granted(
             authorization.RoleAssignment(
                 f"{name}-acr-pull",
@@ -267,25 +316,49 @@ class AciPushPool(PoolComponent):
         """The role Prefect's app gets on the resource group."""
         if azure.role is AciRole.CONTRIBUTOR:
             return _built_in_role(azure, CONTRIBUTOR_ROLE)
-        role = authorization.RoleDefinition(
-            f"{name}-aci-runner-role",
-            role_definition_id=_guid(azure, name, "aci-runner-role"),
-            # Role names are unique in the tenant: other stacks may have a pool of this name.
-            role_name=f"Prefect ACI runner {name} {_short_hash(azure, name)}",
+        return self._custom_role(
+            name,
+            azure,
+            group_id,
+            "aci-runner-role",
+            role_name="Prefect ACI runner",
             description=(
                 f"Run Prefect flows of the work pool {name} as container groups in "
                 f"{azure.resource_group_name}, and nothing else"
             ),
+            actions=LEAST_PRIVILEGE_ACTIONS,
+            opts=opts,
+        )
+
+    def _custom_role(
+        self,
+        name: str,
+        azure: AciSettings,
+        group_id: pulumi.Input[str],
+        purpose: str,
+        *,
+        role_name: str,
+        description: str,
+        actions: tuple[str, ...],
+        opts: pulumi.ResourceOptions,
+    ) -> pulumi.Input[str]:
+        """A custom role assignable in the pool's group; its ID once it has replicated."""
+        role = authorization.RoleDefinition(
+            f"{name}-{purpose}",
+            role_definition_id=_guid(azure, name, purpose),
+            # Role names are unique in the tenant: other stacks may have a pool of this name.
+            role_name=f"{role_name} {name} {_short_hash(azure, name)}",
+            description=description,
             role_type="CustomRole",
             scope=group_id,
             assignable_scopes=[group_id],
-            permissions=[{"actions": list(LEAST_PRIVILEGE_ACTIONS), "not_actions": []}],
+            permissions=[{"actions": list(actions), "not_actions": []}],
             opts=opts,
         )
         # A new definition replicates before it can be assigned: the assignment reads the
         # definition's ID through a pause that starts once the definition exists.
         replicated = Pause(
-            f"{name}-aci-runner-role-replication",
+            f"{name}-{purpose}-replication",
             after=role.id,
             seconds=ROLE_REPLICATION_SECONDS,
             opts=pulumi.ResourceOptions(parent=self),

@@ -119,7 +119,7 @@ class AciRole(StrEnum):
     CONTRIBUTOR = "contributor"
     """Built-in Contributor, as Prefect's helper grants."""
     LEAST_PRIVILEGE = "least-privilege"
-    """A custom role limited to what the ACI push worker does."""
+    """Custom roles limited to what the ACI worker does."""
 
 
 class AciNames(ConfigModel):
@@ -239,8 +239,8 @@ class AciSettings(ConfigModel):
         default=AciRole.CONTRIBUTOR,
         description=(
             "What the app may do in the resource group: built-in Contributor, as the helper "
-            "grants, or a custom role limited to container groups, deployments, reading the group "
-            "and assigning the pool's identity, which is all the ACI push worker does."
+            "grants, or custom roles limited to what the ACI worker does: deployments and "
+            "container groups in the group, and assigning the pool's own identity only."
         ),
     )
 

@@ -117,7 +117,7 @@ def _decide(resource: Declared, registry_given: bool) -> Decision:
             f"{group}/providers/Microsoft.ContainerRegistry/registries/{inputs['registryName']}",
         )
     if kind == ROLE_DEFINITION:
-        return Decision(Action.CREATE, why="the least-privilege runner role the helper lacks")
+        return Decision(Action.CREATE, why="a least-privilege role the helper lacks")
     if kind == PAUSE:
         return Decision(
             Action.CREATE,
