@@ -27,6 +27,7 @@ PINNED_PROVIDERS = [
     ("pushpools.components.prefect.blocks", "BlockProvider"),
     ("pushpools.components.prefect.work_pools", "WorkPoolProvider"),
     ("pushpools.components.pause", "PauseProvider"),
+    ("pushpools.components.rotation", "RotationProvider"),
 ]
 
 

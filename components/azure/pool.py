@@ -32,6 +32,7 @@ from pushpools.components.config import Cloud, PoolType
 from pushpools.components.naming import Naming
 from pushpools.components.pause import Pause
 from pushpools.components.pool_component import PoolComponent
+from pushpools.components.rotation import Rotation
 from pushpools.components.tagging import resource_labels
 
 # Registered once per subscription with `az provider register` (see the module docstring).
@@ -90,11 +91,14 @@ class AciNamesArgs(TypedDict):
 
 class AciPushPoolArgs(TypedDict):
     """The `azure` section of an Azure Container Instances pool in the stack config, with the
-    same keys (each described by `AciSettings`; `client_secret_expires_on` as YYYY-MM-DD),
-    and the pool-level `type`, `naming`, `credentials_block_name` and `labels`."""
+    same keys (each described by `AciSettings`; `client_secret_expires_on` as YYYY-MM-DD;
+    one of it and `client_secret_rotation_days`), and the pool-level `type`, `naming`,
+    `credentials_block_name` and `labels`."""
 
     subscription_id: str
-    client_secret_expires_on: str
+    client_secret_rotation_days: NotRequired[int]
+    client_secret_grace_days: NotRequired[int]
+    client_secret_expires_on: NotRequired[str]
     location: NotRequired[str]
     existing_resource_group: NotRequired[str]
     names: NotRequired[AciNamesArgs]
@@ -186,7 +190,7 @@ class AciPushPool(PoolComponent):
             f"{name}-client-secret",
             application_id=self.application.id,
             display_name=f"pushpools {name} generation {azure.secret_generation}",
-            end_date=azure.client_secret_end_date,
+            end_date=self._client_secret_end_date(name, azure),
             rotate_when_changed={"generation": str(azure.secret_generation)},
             opts=child,
         )
@@ -305,6 +309,19 @@ class AciPushPool(PoolComponent):
                 "resourceGroupName": self.resource_group_name,
             },
         )
+
+    def _client_secret_end_date(self, name: str, azure: AciSettings) -> pulumi.Input[str]:
+        """The fixed day, or the end of the current rotation period: a new period (the first
+        `pulumi up` on or after its rotation day) is a new end date, so a new secret."""
+        if azure.client_secret_rotation_days is None:
+            return azure.client_secret_end_date
+        rotation = Rotation(
+            f"{name}-client-secret-rotation",
+            rotate_after_days=azure.client_secret_rotation_days,
+            valid_days=azure.client_secret_rotation_days + azure.grace_days,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return rotation.expires_at
 
     def _runner_role(
         self,

@@ -101,7 +101,7 @@ def test_every_pool_kind_builds_under_plain_mocks(mocks: PlainMocks) -> None:
                 "aci",
                 {
                     "subscription_id": "6b1f3c2e-8d4a-4f7e-9a0b-2c5d7e9f1a3b",
-                    "client_secret_expires_on": "2027-03-01",
+                    "client_secret_rotation_days": 90,
                     "role": "least-privilege",
                 },
             ),
@@ -111,5 +111,8 @@ def test_every_pool_kind_builds_under_plain_mocks(mocks: PlainMocks) -> None:
         return pulumi.Output.all(*(pool.template_defaults for pool in pools))
 
     declare()
+    # The least-privilege Azure roles: assigning an identity only on the pool's own one.
+    assign = mocks.named("azure-native:authorization:RoleAssignment", "aci-assign-identity")
+    assert assign.inputs["scope"] == "aci-acr-identity-id"
     # The ECS pool's tasks get the security group it made.
     assert mocks.named("aws:ec2/securityGroup:SecurityGroup", "etl-security-group")
