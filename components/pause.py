@@ -3,7 +3,12 @@
 A new Azure custom role definition is not assignable everywhere at once: an assignment made
 right after it can fail with `RoleDefinitionDoesNotExist` while the definition replicates
 (Microsoft's troubleshooting guide for Azure RBAC). azure-native does not wait for that, so
-the assignment waits for a `Pause` that starts once the definition exists.
+the assignment waits for a `Pause` that starts once the definition exists. Likewise a newly
+enabled Google API can answer 403 SERVICE_DISABLED for a while: what a Cloud Run pool
+creates waits for a pause after its APIs.
+
+A pause sleeps only when it is created or what it waits after is replaced: a rerun of an
+unchanged stack never waits.
 
 The provider is a Pulumi dynamic provider, pickled by reference into the state of every
 pause: its module path and class name (`pushpools.components.pause.PauseProvider`) never
@@ -44,7 +49,8 @@ class PauseProvider(ResourceProvider):
 
 
 class Pause(DynamicResource, module="pushpools", name="Pause"):
-    """Done `seconds` after `after` (a resource's ID) exists; depend on it to wait."""
+    """Done `seconds` after `after` (a resource's ID, or several joined) exists; depend on it
+    to wait."""
 
     after: pulumi.Output[str]
 

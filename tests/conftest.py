@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.clock import fixed_clock
 from tests.prefect_server import PrefectServer
 
 AUTH_STRING = "pushpools-test:correct-horse-battery-staple"
@@ -25,6 +26,14 @@ os.environ["PREFECT_HOME"] = _HOME
 
 def pytest_sessionfinish() -> None:
     shutil.rmtree(_HOME, ignore_errors=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fixed_day() -> Iterator[None]:
+    """Every test runs on one fixed day (tests/clock.py): none breaks with the calendar.
+    For the whole session, so that module-scoped fixtures see it too."""
+    with fixed_clock():
+        yield
 
 
 @pytest.fixture(autouse=True)

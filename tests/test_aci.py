@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import uuid
@@ -9,14 +10,17 @@ from datetime import timedelta
 from typing import Any
 
 import jsonschema
+import pulumi
 import pytest
 from prefect_azure.credentials import AzureContainerInstanceCredentials
 from prefect_azure.workers.container_instance import AzureContainerWorker
+from pulumi.runtime.mocks import MockMonitor
 
 from pushpools.components.azure.pool import LEAST_PRIVILEGE_ACTIONS
 from pushpools.components.azure.settings import today_utc
 from pushpools_tools.engine import ProgramRun, is_secret, reveal
 from pushpools_tools.plan import plan_document, render_text
+from pushpools_tools.provider_mocks import ProviderMocks
 from tests.harness import inputs, outputs, run_pools
 
 SUB = "3f2b1c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"
@@ -84,7 +88,7 @@ def test_every_arm_resource_is_pinned_to_the_configured_subscription() -> None:
     ids = [inputs(a)["scope"] for a in run.find(ASSIGNMENT)]
     ids += [inputs(a)["roleDefinitionId"] for a in run.find(ASSIGNMENT)]
     ids += defaults(run)["identities"]
-    assert len(ids) == 5
+    assert len(ids) == 7
     assert all(i.startswith(f"/subscriptions/{OTHER_SUB}/") for i in ids), ids
 
 
@@ -152,10 +156,12 @@ def test_least_privilege_grants_a_custom_role_limited_to_container_groups_in_the
     assert definition["permissions"] == [
         {
             "actions": [
-                "Microsoft.ContainerInstance/containerGroups/*",
                 "Microsoft.Resources/deployments/*",
-                "Microsoft.Resources/subscriptions/resourceGroups/read",
-                "Microsoft.ManagedIdentity/userAssignedIdentities/assign/action",
+                "Microsoft.ContainerInstance/containerGroups/write",
+                "Microsoft.ContainerInstance/containerGroups/read",
+                "Microsoft.ContainerInstance/containerGroups/containers/logs/read",
+                "Microsoft.ContainerInstance/containerGroups/stop/action",
+                "Microsoft.ContainerInstance/containerGroups/delete",
             ],
             "notActions": [],
         }
@@ -168,6 +174,36 @@ def test_least_privilege_grants_a_custom_role_limited_to_container_groups_in_the
     )
     assert grant["scope"] == GROUP_ID
     assert all(inputs(a)["roleDefinitionId"] != CONTRIBUTOR for a in run.find(ASSIGNMENT))
+
+
+def test_least_privilege_may_assign_the_pools_own_identity_only() -> None:
+    run = run_pools(aci_pool(role="least-privilege"))
+    user = inputs(run.one(DEFINITION, "aci-aci-identity-user-role"))
+    assert user["permissions"] == [
+        {
+            "actions": ["Microsoft.ManagedIdentity/userAssignedIdentities/assign/action"],
+            "notActions": [],
+        }
+    ]
+    assert user["assignableScopes"] == [GROUP_ID]
+    grant = inputs(run.one(ASSIGNMENT, "aci-assign-identity"))
+    assert grant["scope"] == IDENTITY_ID
+    assert grant["principalId"] == outputs(run.one(SP))["objectId"]
+    assert grant["roleDefinitionId"].endswith("/" + user["roleDefinitionId"])
+    # The group-wide role assigns no identity at all.
+    runner = inputs(run.one(DEFINITION, "aci-aci-runner-role"))["permissions"][0]["actions"]
+    assert not [a for a in runner if "ManagedIdentity" in a or a.endswith("/*/")]
+
+
+def test_a_new_identity_gets_a_new_assign_assignment_created_first() -> None:
+    """The identity-assign assignment's name comes from principal and scope: a new identity
+    is a new assignment, created before the old one is deleted, never a clash of names."""
+    before = run_pools(aci_pool(role="least-privilege"))
+    after = run_pools(aci_pool(role="least-privilege", names={"identity": "aci-pull-identity"}))
+    old, new = (inputs(r.one(ASSIGNMENT, "aci-assign-identity")) for r in (before, after))
+    assert old["scope"] != new["scope"]
+    assert old["roleAssignmentName"] != new["roleAssignmentName"]
+    assert str(uuid.UUID(new["roleAssignmentName"])) == new["roleAssignmentName"]
 
 
 def test_the_registry_is_basic_with_no_admin_user(run: ProgramRun) -> None:
@@ -218,6 +254,48 @@ def test_the_identity_may_pull_from_this_registry_only(run: ProgramRun) -> None:
     assert pull["principalType"] == "ServicePrincipal"
     # The only other grant is the app's; nothing else gets AcrPull.
     assert [inputs(a)["roleDefinitionId"] for a in run.find(ASSIGNMENT)].count(ACR_PULL) == 1
+
+
+class _OptionsMonitor(MockMonitor):
+    """Pulumi's mock monitor, keeping the option that decides the order of a replacement."""
+
+    def __init__(self, mocks: ProviderMocks) -> None:
+        super().__init__(mocks)
+        self.delete_before_replace: dict[str, bool] = {}
+
+    def RegisterResource(self, request: Any) -> Any:
+        self.delete_before_replace[request.name] = request.deleteBeforeReplace
+        return super().RegisterResource(request)
+
+
+def _delete_before_replace(**azure: Any) -> dict[str, bool]:
+    """Whether each resource of an ACI pool is deleted before its replacement is created."""
+    from pushpools.components.azure.pool import AciPushPool
+
+    mocks = ProviderMocks()
+    monitor = _OptionsMonitor(mocks)
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        pulumi.runtime.set_mocks(mocks, "pushpools", "test", False, monitor=monitor)
+        settings = aci_pool(**azure)["azure"]
+        pulumi.runtime.test(lambda: AciPushPool("aci", settings).template_defaults)()
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()
+    return monitor.delete_before_replace
+
+
+def test_a_new_identity_replaces_its_acr_pull_assignment_old_one_first() -> None:
+    """A new identity (here: renamed) has a new principal, so its AcrPull assignment is
+    replaced, under the same name; Azure refuses a second assignment of that name while the
+    first exists, so the old one must be deleted first."""
+    before = run_pools(aci_pool())
+    after = run_pools(aci_pool(names={"identity": "aci-pull-identity"}))
+    old, new = (inputs(r.one(ASSIGNMENT, "aci-acr-pull")) for r in (before, after))
+    assert old["principalId"] != new["principalId"]
+    assert old["roleAssignmentName"] == new["roleAssignmentName"]
+    assert _delete_before_replace()["aci-acr-pull"] is True
 
 
 def test_role_assignment_names_are_guids_that_do_not_change_between_runs(

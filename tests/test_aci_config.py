@@ -87,10 +87,13 @@ def test_the_longest_allowed_expiry_is_accepted() -> None:
     assert inputs(password)["endDate"] == f"{expiry(MAX_CLIENT_SECRET_DAYS)}T00:00:00Z"
 
 
-def test_the_expiry_must_be_explicit() -> None:
+def test_the_secrets_lifetime_must_be_explicit() -> None:
     pool = aci_pool()
     del pool["azure"]["client_secret_expires_on"]
-    assert only_problem(pool) == f"{KEY}.client_secret_expires_on: required, but not set"
+    assert only_problem(pool) == (
+        f"{KEY}: set client_secret_rotation_days (a new client secret every that many days, "
+        "e.g. 90) or client_secret_expires_on (a fixed last day, YYYY-MM-DD); neither is set"
+    )
 
 
 def test_an_expiry_that_is_not_a_date_is_refused() -> None:

@@ -36,10 +36,19 @@ def run() -> ProgramRun:
     return run_pools(_pool("least-privilege"))
 
 
-def test_the_assignment_waits_for_a_pause_after_the_definition(run: ProgramRun) -> None:
-    definition = run.one(DEFINITION)
-    pause = run.one(PAUSE, "aci-aci-runner-role-replication")
-    assignment = run.one(ASSIGNMENT, "aci-run-container-groups")
+@pytest.mark.parametrize(
+    ("role", "assignment_name"),
+    [
+        ("aci-runner-role", "aci-run-container-groups"),
+        ("aci-identity-user-role", "aci-assign-identity"),
+    ],
+)
+def test_each_assignment_waits_for_a_pause_after_its_definition(
+    run: ProgramRun, role: str, assignment_name: str
+) -> None:
+    definition = run.one(DEFINITION, f"aci-{role}")
+    pause = run.one(PAUSE, f"aci-{role}-replication")
+    assignment = run.one(ASSIGNMENT, assignment_name)
     assert definition.urn in pause.dependencies
     assert pause.urn in assignment.dependencies
     assert inputs(pause)["seconds"] == ROLE_REPLICATION_SECONDS >= 30

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from typing import Any
 
 import pytest
 from harness import inputs, outputs, run_pools
 
+from pushpools.components.gcp.pool import API_PROPAGATION_SECONDS
+from pushpools.components.pause import PauseProvider
 from pushpools_tools.engine import ProgramRun, contains_secret, is_secret, reveal
 
 PROJECT = "acme-data-dev"
@@ -21,6 +24,8 @@ ACCOUNT = "gcp:serviceaccount/account:Account"
 PROJECT_MEMBER = "gcp:projects/iAMMember:IAMMember"
 ACCOUNT_MEMBER = "gcp:serviceaccount/iAMMember:IAMMember"
 KEY = "gcp:serviceaccount/key:Key"
+PAUSE = "pulumi-python:dynamic/pushpools:Pause"
+API_NAMES = ("run.googleapis.com", "artifactregistry.googleapis.com", "iam.googleapis.com")
 
 
 def cloud_run_pool(name: str = "ml", **gcp: Any) -> dict[str, Any]:
@@ -43,6 +48,7 @@ def test_creates_what_prefects_helper_creates_plus_the_runtime_account(default_r
             (SERVICE, "ml-run-api"),
             (SERVICE, "ml-artifactregistry-api"),
             (SERVICE, "ml-iam-api"),
+            (PAUSE, "ml-api-propagation"),
             (REPOSITORY, "ml-images"),
             (ACCOUNT, "ml-prefect-sa"),
             (ACCOUNT, "ml-runtime-sa"),
@@ -65,6 +71,42 @@ def test_enables_run_artifactregistry_and_iam_and_never_disables_them(default_ru
     for service in services.values():
         assert service["project"] == PROJECT
         assert service["disableOnDestroy"] is False
+
+
+def test_what_needs_the_apis_waits_for_them_to_propagate(default_run) -> None:
+    """A freshly enabled API can answer 403 SERVICE_DISABLED for a while: the accounts and
+    the repository wait for a pause that starts once all three services are enabled."""
+    pause = default_run.one(PAUSE, "ml-api-propagation")
+    services = default_run.find(SERVICE)
+    assert {s.urn for s in services} <= set(pause.dependencies)
+    assert inputs(pause)["seconds"] == API_PROPAGATION_SECONDS >= 60
+    # The mock's service IDs are `<project>/<service>`, as the provider's are.
+    assert inputs(pause)["after"] == ",".join(sorted(f"{PROJECT}/{s}" for s in API_NAMES))
+    for waiting in (*default_run.find(ACCOUNT), default_run.one(REPOSITORY)):
+        assert pause.urn in waiting.dependencies, waiting.name
+
+
+def test_the_api_wait_sleeps_on_create_and_never_on_an_unchanged_rerun(
+    default_run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    slept: list[float] = []
+    monkeypatch.setattr(time, "sleep", slept.append)
+    props = inputs(default_run.one(PAUSE, "ml-api-propagation"))
+    provider = PauseProvider()
+    provider.create(dict(props))
+    assert slept == [API_PROPAGATION_SECONDS]
+    # A rerun: the same services give the same `after`, so nothing is replaced or created.
+    rerun = provider.diff(props["after"], dict(props), dict(props))
+    assert (rerun.changes, rerun.replaces) == (False, [])
+    # One more API enabled later is a new wait.
+    more = {**props, "after": props["after"] + ",acme-data-dev/secretmanager.googleapis.com"}
+    assert provider.diff(props["after"], dict(props), more).replaces == ["after"]
+
+
+def test_with_services_left_to_the_organisation_nothing_waits() -> None:
+    run = run_pools(cloud_run_pool(enable_services=False))
+    assert run.find(PAUSE) == []
+    assert run.one(ACCOUNT, "ml-prefect-sa").dependencies == ()
 
 
 def test_names_are_derived_from_the_pool_name(default_run) -> None:

@@ -43,6 +43,7 @@ GRANTS: dict[str, set[tuple[str, str]]] = {
     },
     "aci": {
         ("azure-native:authorization:RoleAssignment", "aci-run-container-groups"),
+        ("azure-native:authorization:RoleAssignment", "aci-assign-identity"),
         ("azure-native:authorization:RoleAssignment", "aci-acr-pull"),
     },
 }

@@ -472,6 +472,23 @@ def test_gcp_moves_the_project_wide_act_as_grant_to_the_runtime_account() -> Non
     assert "remove-iam-policy-binding" not in json.dumps([s.commands for s in pool.cloud.after_up])
 
 
+def test_gcp_clears_room_for_the_new_key_before_up() -> None:
+    """The helper mints a key per run and GCP allows ten per account: the first `pulumi up`
+    after the import creates one more, so room must be made before it, not after."""
+    _, migration = _migrate([GCP_POOL])
+    text = render(migration, "f.json", written=False)
+    before_up = text.split("pulumi import")[1].split("pulumi up --stack")[0]
+    email = "prefect-cloud-run@acme-data-prod.iam.gserviceaccount.com"
+    assert "10 keys per service account" in before_up
+    assert (
+        f"gcloud iam service-accounts keys list --iam-account {email} --managed-by user "
+        "--project acme-data-prod"
+    ) in before_up
+    assert f"gcloud iam service-accounts keys delete <UNUSED_KEY_ID> --iam-account {email}" in (
+        before_up
+    )
+
+
 def test_azure_providers_are_in_state_before_the_import_that_names_them() -> None:
     _run, migration = _migrate([AZURE_POOL])
     document = import_file(migration)

@@ -28,6 +28,7 @@ PINNED_PROVIDERS = [
     ("pushpools.components.prefect.work_pools", "WorkPoolProvider"),
     ("pushpools.components.prefect.work_queues", "WorkQueueProvider"),
     ("pushpools.components.pause", "PauseProvider"),
+    ("pushpools.components.rotation", "RotationProvider"),
 ]
 
 

@@ -285,7 +285,8 @@ def test_a_new_azure_custom_role_shows_its_actions_and_built_in_roles_their_name
     text = render_text(diff_plans(plan("contributor"), plan("least-privilege")))
     assert "to None" not in text
     assert "new custom role 'Prefect ACI runner aci" in text
-    assert "allows Microsoft.ContainerInstance/containerGroups/" in text
+    assert "allows Microsoft." in text
+    assert "Microsoft.ContainerInstance/containerGroups/" in text
     assert "changes: roleDefinitionId Contributor (" in text
 
 

@@ -57,6 +57,7 @@ UNNAMED = frozenset(
         "gcp:serviceaccount/key:Key",
         "azuread:index/servicePrincipal:ServicePrincipal",
         "pulumi-python:dynamic/pushpools:Pause",  # a wait inside the deployment
+        "pulumi-python:dynamic/pushpools:Rotation",  # dates in the state only
     }
 )
 

@@ -39,6 +39,9 @@ def fargate_zones(
     (stacks made before the filter keep their other subnets as they are).
     """
     allowed = FARGATE_ZONE_IDS.get(region)
+    if not zone_ids:
+        # Test mocks that answer only the names (AWS always answers both): no ID to filter by.
+        zone_ids, allowed = [""] * len(names), None
     in_name_order = sorted(zip(names, zone_ids, strict=True))[:slots]
     kept = [
         (name, slot)

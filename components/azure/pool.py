@@ -32,6 +32,7 @@ from pushpools.components.config import Cloud, PoolType
 from pushpools.components.naming import Naming
 from pushpools.components.pause import Pause
 from pushpools.components.pool_component import PoolComponent
+from pushpools.components.rotation import Rotation
 from pushpools.components.tagging import resource_labels
 
 # Registered once per subscription with `az provider register` (see the module docstring).
@@ -43,15 +44,33 @@ REQUIRED_RESOURCE_PROVIDERS = (
 CONTRIBUTOR_ROLE = "b24988ac-6180-42a0-ab88-20f7382dd24c"
 ACR_PULL_ROLE = "7f951dda-4ed3-4680-a7ca-43fe172d538d"
 
-# What the ACI push worker does with its credentials: an ARM deployment whose template
-# holds one container group, placed in the group's location, run as the pool's identity;
-# then it watches the group, reads its logs and deletes it.
+# What the ACI worker (prefect-azure 0.4.13, `prefect_azure/workers/container_instance.py`,
+# which Prefect Cloud's push runner runs) does with the app's credentials, in the pool's
+# resource group, and nothing more. Checked against the worker's own calls in
+# tests/test_aci_worker_permissions.py.
 LEAST_PRIVILEGE_ACTIONS = (
-    "Microsoft.ContainerInstance/containerGroups/*",
+    # `resource_client.deployments.begin_create_or_update` and its poller (write, status,
+    # read): each run is an ARM deployment. Microsoft documents that deploying a template
+    # needs "all operations on the Microsoft.Resources/deployments resource type".
     "Microsoft.Resources/deployments/*",
-    "Microsoft.Resources/subscriptions/resourceGroups/read",
-    "Microsoft.ManagedIdentity/userAssignedIdentities/assign/action",
+    # The deployment's template creates the run's container group: ARM checks the caller's
+    # write on every resource it deploys.
+    "Microsoft.ContainerInstance/containerGroups/write",
+    # `aci_client.container_groups.get`: watching the run (`_get_container_group`).
+    "Microsoft.ContainerInstance/containerGroups/read",
+    # `aci_client.containers.list_logs`: `stream_output` (`_get_logs`).
+    "Microsoft.ContainerInstance/containerGroups/containers/logs/read",
+    # `aci_client.container_groups.stop`: `keep_container_group`, and cancelling a run
+    # (`kill_infrastructure`).
+    "Microsoft.ContainerInstance/containerGroups/stop/action",
+    # `aci_client.container_groups.begin_delete`: every run ends by deleting its group.
+    "Microsoft.ContainerInstance/containerGroups/delete",
 )
+# The template runs the group as the pool's identity (`identities`, and the registry
+# login's `image_registry.identity`): ARM checks that the caller may assign that identity.
+# Granted on the pool's own identity only, by a second assignment: never on the group,
+# where it would cover every identity in it.
+ASSIGN_IDENTITY_ACTIONS = ("Microsoft.ManagedIdentity/userAssignedIdentities/assign/action",)
 
 # Names that must be GUIDs are derived from what they are for, so reruns never churn.
 _PUSHPOOLS_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://pushpools.invalid/azure")
@@ -72,11 +91,14 @@ class AciNamesArgs(TypedDict):
 
 class AciPushPoolArgs(TypedDict):
     """The `azure` section of an Azure Container Instances pool in the stack config, with the
-    same keys (each described by `AciSettings`; `client_secret_expires_on` as YYYY-MM-DD),
-    and the pool-level `type`, `naming`, `credentials_block_name` and `labels`."""
+    same keys (each described by `AciSettings`; `client_secret_expires_on` as YYYY-MM-DD;
+    one of it and `client_secret_rotation_days`), and the pool-level `type`, `naming`,
+    `credentials_block_name` and `labels`."""
 
     subscription_id: str
-    client_secret_expires_on: str
+    client_secret_rotation_days: NotRequired[int]
+    client_secret_grace_days: NotRequired[int]
+    client_secret_expires_on: NotRequired[str]
     location: NotRequired[str]
     existing_resource_group: NotRequired[str]
     names: NotRequired[AciNamesArgs]
@@ -168,7 +190,7 @@ class AciPushPool(PoolComponent):
             f"{name}-client-secret",
             application_id=self.application.id,
             display_name=f"pushpools {name} generation {azure.secret_generation}",
-            end_date=azure.client_secret_end_date,
+            end_date=self._client_secret_end_date(name, azure),
             rotate_when_changed={"generation": str(azure.secret_generation)},
             opts=child,
         )
@@ -212,6 +234,37 @@ class AciPushPool(PoolComponent):
             tags=tags,
             opts=in_subscription,
         )
+        if azure.role is AciRole.LEAST_PRIVILEGE:
+            self._granted(
+                authorization.RoleAssignment(
+                    f"{name}-assign-identity",
+                    # From principal, role and scope: a new identity is a new assignment,
+                    # created before the old one is deleted.
+                    role_assignment_name=pulumi.Output.all(
+                        self.service_principal.object_id, self.identity.id
+                    ).apply(lambda ids: _guid(azure, name, "assign-identity", *map(str, ids))),
+                    principal_id=self.service_principal.object_id,
+                    principal_type="ServicePrincipal",
+                    role_definition_id=self._custom_role(
+                        name,
+                        azure,
+                        group_id,
+                        "aci-identity-user-role",
+                        role_name="Prefect ACI identity user",
+                        description=(
+                            f"Start container groups of the work pool {name} as the pool's "
+                            "identity, and no other"
+                        ),
+                        actions=ASSIGN_IDENTITY_ACTIONS,
+                        opts=in_subscription,
+                    ),
+                    # This identity only: container groups can run as no other.
+                    scope=self.identity.id,
+                    description=f"Prefect starts container groups of the work pool {name} "
+                    "as the pool's identity",
+                    opts=in_subscription,
+                )
+            )
         self._granted(
             authorization.RoleAssignment(
                 f"{name}-acr-pull",
@@ -222,7 +275,14 @@ class AciPushPool(PoolComponent):
                 # This registry only: the identity can pull nothing else.
                 scope=self.registry.id,
                 description=f"Container groups of the work pool {name} pull flow images",
-                opts=in_subscription,
+                # A new identity or registry replaces the assignment under the same name,
+                # which Azure refuses while the old one exists (and a name derived from
+                # them would rename, so replace, every existing stack's assignment: Azure
+                # refuses that too, as a duplicate). The old one goes first; nothing can
+                # pull with the new identity before its assignment exists anyway.
+                opts=pulumi.ResourceOptions.merge(
+                    in_subscription, pulumi.ResourceOptions(delete_before_replace=True)
+                ),
             )
         )
 
@@ -250,6 +310,19 @@ class AciPushPool(PoolComponent):
             },
         )
 
+    def _client_secret_end_date(self, name: str, azure: AciSettings) -> pulumi.Input[str]:
+        """The fixed day, or the end of the current rotation period: a new period (the first
+        `pulumi up` on or after its rotation day) is a new end date, so a new secret."""
+        if azure.client_secret_rotation_days is None:
+            return azure.client_secret_end_date
+        rotation = Rotation(
+            f"{name}-client-secret-rotation",
+            rotate_after_days=azure.client_secret_rotation_days,
+            valid_days=azure.client_secret_rotation_days + azure.grace_days,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return rotation.expires_at
+
     def _runner_role(
         self,
         name: str,
@@ -260,25 +333,49 @@ class AciPushPool(PoolComponent):
         """The role Prefect's app gets on the resource group."""
         if azure.role is AciRole.CONTRIBUTOR:
             return _built_in_role(azure, CONTRIBUTOR_ROLE)
-        role = authorization.RoleDefinition(
-            f"{name}-aci-runner-role",
-            role_definition_id=_guid(azure, name, "aci-runner-role"),
-            # Role names are unique in the tenant: other stacks may have a pool of this name.
-            role_name=f"Prefect ACI runner {name} {_short_hash(azure, name)}",
+        return self._custom_role(
+            name,
+            azure,
+            group_id,
+            "aci-runner-role",
+            role_name="Prefect ACI runner",
             description=(
                 f"Run Prefect flows of the work pool {name} as container groups in "
                 f"{azure.resource_group_name}, and nothing else"
             ),
+            actions=LEAST_PRIVILEGE_ACTIONS,
+            opts=opts,
+        )
+
+    def _custom_role(
+        self,
+        name: str,
+        azure: AciSettings,
+        group_id: pulumi.Input[str],
+        purpose: str,
+        *,
+        role_name: str,
+        description: str,
+        actions: tuple[str, ...],
+        opts: pulumi.ResourceOptions,
+    ) -> pulumi.Input[str]:
+        """A custom role assignable in the pool's group; its ID once it has replicated."""
+        role = authorization.RoleDefinition(
+            f"{name}-{purpose}",
+            role_definition_id=_guid(azure, name, purpose),
+            # Role names are unique in the tenant: other stacks may have a pool of this name.
+            role_name=f"{role_name} {name} {_short_hash(azure, name)}",
+            description=description,
             role_type="CustomRole",
             scope=group_id,
             assignable_scopes=[group_id],
-            permissions=[{"actions": list(LEAST_PRIVILEGE_ACTIONS), "not_actions": []}],
+            permissions=[{"actions": list(actions), "not_actions": []}],
             opts=opts,
         )
         # A new definition replicates before it can be assigned: the assignment reads the
         # definition's ID through a pause that starts once the definition exists.
         replicated = Pause(
-            f"{name}-aci-runner-role-replication",
+            f"{name}-{purpose}-replication",
             after=role.id,
             seconds=ROLE_REPLICATION_SECONDS,
             opts=pulumi.ResourceOptions(parent=self),

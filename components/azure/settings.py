@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from difflib import get_close_matches
 from enum import StrEnum
 
 from pydantic import Field, field_validator, model_validator
 
+from pushpools.components import clock
 from pushpools.components.config.base import ConfigModel
 from pushpools.components.naming import NameRule, Naming, fill_names, fit, stable_hash
 
@@ -91,8 +92,13 @@ _REGISTRY = re.compile(r"^[A-Za-z0-9]{5,50}$")
 _MAX_DISPLAY_NAME = 120
 
 
+# How long a rotated secret outlives its rotation day by default: `pulumi up` must run in
+# that window (a monthly scheduled deploy fits).
+DEFAULT_GRACE_DAYS = 30
+
+
 def today_utc() -> date:
-    return datetime.now(UTC).date()
+    return clock.today_utc()
 
 
 # The names Prefect's `--provision-infra` helper gives (`naming: helper`). Its registry
@@ -119,7 +125,7 @@ class AciRole(StrEnum):
     CONTRIBUTOR = "contributor"
     """Built-in Contributor, as Prefect's helper grants."""
     LEAST_PRIVILEGE = "least-privilege"
-    """A custom role limited to what the ACI push worker does."""
+    """Custom roles limited to what the ACI worker does."""
 
 
 class AciNames(ConfigModel):
@@ -213,10 +219,31 @@ class AciSettings(ConfigModel):
             "or are the names Prefect's helper gives (`naming: helper`)."
         ),
     )
-    client_secret_expires_on: date = Field(
+    client_secret_rotation_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_CLIENT_SECRET_DAYS - 1,
         description=(
-            "Day (00:00 UTC) the client secret in the credentials block stops working. Required: "
-            "at most 730 days ahead. Changing it replaces the secret (and updates the block)."
+            "Rotate the client secret every that many days: the first `pulumi up` on or after "
+            "the day replaces it (and updates the block). Each secret stops working "
+            "`client_secret_grace_days` after its rotation day. Give this or "
+            "`client_secret_expires_on`."
+        ),
+    )
+    client_secret_grace_days: int | None = Field(
+        default=None,
+        ge=1,
+        description=(
+            "With `client_secret_rotation_days`: how long a secret outlives its rotation day, "
+            f"the window in which `pulumi up` must run (default {DEFAULT_GRACE_DAYS}). Rotation "
+            "and grace together: at most 730 days."
+        ),
+    )
+    client_secret_expires_on: date | None = Field(
+        default=None,
+        description=(
+            "Instead of a rotation: the day (00:00 UTC) the client secret stops working, at most "
+            "730 days ahead. Changing it replaces the secret (and updates the block)."
         ),
     )
     secret_generation: int = Field(
@@ -239,8 +266,8 @@ class AciSettings(ConfigModel):
         default=AciRole.CONTRIBUTOR,
         description=(
             "What the app may do in the resource group: built-in Contributor, as the helper "
-            "grants, or a custom role limited to container groups, deployments, reading the group "
-            "and assigning the pool's identity, which is all the ACI push worker does."
+            "grants, or custom roles limited to what the ACI worker does: deployments and "
+            "container groups in the group, and assigning the pool's own identity only."
         ),
     )
 
@@ -275,7 +302,9 @@ class AciSettings(ConfigModel):
 
     @field_validator("client_secret_expires_on")
     @classmethod
-    def _expiry(cls, value: date) -> date:
+    def _expiry(cls, value: date | None) -> date | None:
+        if value is None:
+            return None
         today = today_utc()
         latest = today + timedelta(days=MAX_CLIENT_SECRET_DAYS)
         if value <= today:
@@ -291,6 +320,38 @@ class AciSettings(ConfigModel):
                 "at most, and tenant policies may allow less)"
             )
         return value
+
+    @model_validator(mode="after")
+    def _one_secret_lifetime(self) -> AciSettings:
+        rotation = self.client_secret_rotation_days
+        if rotation is None and self.client_secret_expires_on is None:
+            raise ValueError(
+                "set client_secret_rotation_days (a new client secret every that many days, "
+                "e.g. 90) or client_secret_expires_on (a fixed last day, YYYY-MM-DD); "
+                "neither is set"
+            )
+        if rotation is not None and self.client_secret_expires_on is not None:
+            raise ValueError(
+                "give either client_secret_rotation_days (a secret that rotates) or "
+                "client_secret_expires_on (a fixed last day), not both"
+            )
+        if rotation is None and self.client_secret_grace_days is not None:
+            raise ValueError(
+                "client_secret_grace_days applies only with client_secret_rotation_days; "
+                "remove it, or set client_secret_rotation_days"
+            )
+        if rotation is not None and rotation + self.grace_days > MAX_CLIENT_SECRET_DAYS:
+            raise ValueError(
+                f"client_secret_rotation_days ({rotation}) and client_secret_grace_days "
+                f"({self.grace_days}) give a secret {rotation + self.grace_days} days of life; "
+                f"allowed: at most {MAX_CLIENT_SECRET_DAYS} together"
+            )
+        return self
+
+    @property
+    def grace_days(self) -> int:
+        """How long a rotated secret outlives its rotation day."""
+        return self.client_secret_grace_days or DEFAULT_GRACE_DAYS
 
     @model_validator(mode="after")
     def _one_resource_group(self) -> AciSettings:
@@ -323,7 +384,9 @@ class AciSettings(ConfigModel):
 
     @property
     def client_secret_end_date(self) -> str:
-        """The expiry as Entra ID takes it (RFC 3339)."""
+        """The fixed expiry as Entra ID takes it (RFC 3339); only without a rotation."""
+        if self.client_secret_expires_on is None:
+            raise TypeError("the client secret rotates: its end date comes from the rotation")
         return f"{self.client_secret_expires_on.isoformat()}T00:00:00Z"
 
     def physical_names(self) -> list[tuple[str, str, str]]:

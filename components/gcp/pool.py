@@ -16,11 +16,16 @@ from pulumi_gcp import artifactregistry, projects, serviceaccount
 from pushpools.components.config import Cloud, PoolType
 from pushpools.components.gcp.settings import CloudRunSettings, ServiceAccountUserScope
 from pushpools.components.naming import Naming
+from pushpools.components.pause import Pause
 from pushpools.components.pool_component import PoolComponent
 from pushpools.components.tagging import resource_labels, slug
 
 # The helper forgets iam.googleapis.com, which creating service accounts needs.
 REQUIRED_SERVICES = ("run.googleapis.com", "artifactregistry.googleapis.com", "iam.googleapis.com")
+# A newly enabled API can answer 403 SERVICE_DISABLED while the enablement propagates
+# (Google: "wait a few minutes for the action to propagate"); the Google provider's guide
+# to `google_project_service` ("Using the time provider") sleeps 60 s after enabling.
+API_PROPAGATION_SECONDS = 60
 PREFECT_ROLE = "roles/run.developer"
 ACT_AS_ROLE = "roles/iam.serviceAccountUser"
 
@@ -83,7 +88,9 @@ class CloudRunPushPool(PoolComponent):
         child = pulumi.ResourceOptions(parent=self)
 
         services = _enable_services(name, project, child) if gcp.enable_services else []
-        after_services = pulumi.ResourceOptions(parent=self, depends_on=services)
+        after_services = pulumi.ResourceOptions(
+            parent=self, depends_on=_after_propagation(name, services, self)
+        )
 
         self.repository = artifactregistry.Repository(
             f"{name}-images",
@@ -202,7 +209,7 @@ class CloudRunPushPool(PoolComponent):
 
 def _enable_services(
     name: str, project: pulumi.Input[str], opts: pulumi.ResourceOptions
-) -> list[pulumi.Resource]:
+) -> list[projects.Service]:
     return [
         projects.Service(
             f"{name}-{service.split('.')[0]}-api",
@@ -214,6 +221,27 @@ def _enable_services(
             opts=opts,
         )
         for service in REQUIRED_SERVICES
+    ]
+
+
+def _after_propagation(
+    name: str, services: list[projects.Service], parent: pulumi.Resource
+) -> list[pulumi.Resource]:
+    """What waits for the APIs: a pause that starts once every service is enabled. It
+    sleeps only when it is created, or when the set of services changes (see Pause), so
+    reruns and unchanged stacks never wait."""
+    if not services:
+        return []
+    enabled = pulumi.Output.all(*(service.id for service in services)).apply(
+        lambda ids: ",".join(sorted(str(i) for i in ids))
+    )
+    return [
+        Pause(
+            f"{name}-api-propagation",
+            after=enabled,
+            seconds=API_PROPAGATION_SECONDS,
+            opts=pulumi.ResourceOptions(parent=parent, depends_on=services),
+        )
     ]
 
 
@@ -234,9 +262,11 @@ def _cleanup_policies(
     ]
 
 
-def _block_data(encoded_key_file: str, project: str) -> dict[str, Any]:
-    """The `gcp-credentials` block data: the key file as an object, as Prefect stores it."""
-    return {
-        "service_account_info": json.loads(base64.b64decode(encoded_key_file)),
-        "project": project,
-    }
+def _block_data(encoded_key_file: str | None, project: str) -> dict[str, Any]:
+    """The `gcp-credentials` block data: the key file as an object, as Prefect stores it.
+
+    Google always returns the key file. Pulumi's standard unit-test mocks return a
+    resource's inputs as its state, without it: the block then holds no key, rather than
+    the program failing in users' own tests."""
+    key_file = json.loads(base64.b64decode(encoded_key_file)) if encoded_key_file else None
+    return {"service_account_info": key_file, "project": project}

@@ -17,6 +17,7 @@ def plan_of(name: str) -> dict:
     from pushpools_tools.plan import DIGEST_KEY_ENV, plan_document, run_stack
     from pushpools_tools.provider_mocks.keys import canary_key_material
     from pushpools_tools.stackfile import load_stack
+    from tests.clock import fixed_clock
     from tests.upgrade.stacks import PROJECT_DIR
 
     settings = load_stack(PROJECT_DIR, STACK_FILES[name], stack=name)
@@ -24,7 +25,8 @@ def plan_of(name: str) -> dict:
     os.environ[DIGEST_KEY_ENV] = DIGEST_KEY
     try:
         # Mocked keys hold the plan's canary, as in `pushpools plan`: the same every run.
-        with canary_key_material():
+        # On the tests' fixed day: a rotation's dates are the same every run.
+        with canary_key_material(), fixed_clock():
             return plan_document(run_stack(PROJECT_DIR, settings), settings)
     finally:
         if previous is None:

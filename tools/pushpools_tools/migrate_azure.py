@@ -30,6 +30,7 @@ SERVICE_PRINCIPAL = "azuread:index/servicePrincipal:ServicePrincipal"
 PASSWORD = "azuread:index/applicationPassword:ApplicationPassword"  # noqa: S105 - a type
 # The wait between a new role definition and its assignment (components/pause.py).
 PAUSE = "pulumi-python:dynamic/pushpools:Pause"
+ROTATION = "pulumi-python:dynamic/pushpools:Rotation"
 
 HELPER_REGISTRY = "<HELPER_REGISTRY_NAME>"
 
@@ -117,11 +118,17 @@ def _decide(resource: Declared, registry_given: bool) -> Decision:
             f"{group}/providers/Microsoft.ContainerRegistry/registries/{inputs['registryName']}",
         )
     if kind == ROLE_DEFINITION:
-        return Decision(Action.CREATE, why="the least-privilege runner role the helper lacks")
+        return Decision(Action.CREATE, why="a least-privilege role the helper lacks")
     if kind == PAUSE:
         return Decision(
             Action.CREATE,
             why="a wait for the new role definition to replicate; nothing exists in Azure",
+        )
+    if kind == ROTATION:
+        return Decision(
+            Action.CREATE,
+            why="the client secret's rotation period, starting at `pulumi up`; nothing "
+            "exists in Azure",
         )
     if kind == ROLE_ASSIGNMENT:
         return _role_assignment(resource, azure, registry_given)

@@ -11,6 +11,8 @@ from pushpools.components.gcp.pool import ACT_AS_ROLE, PREFECT_ROLE
 from pushpools.components.gcp.settings import CloudRunSettings
 from pushpools_tools.migrate_model import Action, CloudPlan, Decision, Declared, Step
 
+# Google's quota of user-managed keys per service account (IAM quotas and limits).
+KEYS_PER_ACCOUNT = 10
 # The APIs `--provision-infra` enables; it forgets iam.googleapis.com.
 HELPER_SERVICES = ("run.googleapis.com", "artifactregistry.googleapis.com")
 
@@ -20,6 +22,7 @@ ACCOUNT = "gcp:serviceaccount/account:Account"
 PROJECT_MEMBER = "gcp:projects/iAMMember:IAMMember"
 ACCOUNT_MEMBER = "gcp:serviceaccount/iAMMember:IAMMember"
 KEY = "gcp:serviceaccount/key:Key"
+PAUSE = "pulumi-python:dynamic/pushpools:Pause"
 
 
 def _settings(pool: PoolConfig) -> CloudRunSettings:
@@ -46,6 +49,11 @@ def _decide(resource: Declared) -> Decision:
         return Decision(
             Action.CREATE,
             why="the helper does not enable it; enabling an API that is already on changes nothing",
+        )
+    if resource.type == PAUSE:
+        return Decision(
+            Action.CREATE,
+            why="a one-time wait for newly enabled APIs; nothing exists in Google Cloud",
         )
     if resource.type == REPOSITORY:
         # pulumi-gcp artifactregistry.Repository, Import:
@@ -91,6 +99,22 @@ def plan(pool: PoolConfig) -> CloudPlan:
     email = prefect_account_email(gcp)
     project = f"--project {gcp.project}"
     cloud = CloudPlan()
+    keys = (
+        f"gcloud iam service-accounts keys list --iam-account {email} --managed-by user {project}"
+    )
+    cloud.before_up.append(
+        Step(
+            f"GCP allows {KEYS_PER_ACCOUNT} keys per service account, and the helper mints one "
+            f"on every run: if {email} has {KEYS_PER_ACCOUNT} user-managed keys, delete one "
+            "that no block uses (not the key in the helper's block, which runs flows until "
+            "`pulumi up` replaces it), or `pulumi up` cannot create the new key",
+            (
+                keys,
+                f"gcloud iam service-accounts keys delete <UNUSED_KEY_ID> --iam-account {email} "
+                f"{project}",
+            ),
+        )
+    )
     cloud.after_up.append(
         Step(
             "Delete the helper's key of the Prefect service account (the block holds the "

@@ -40,7 +40,14 @@ def _service_principal(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
 
 def _application_password(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
     i = args.inputs
-    key_id = _guid("password", args.name, i["applicationId"], str(i.get("rotateWhenChanged")))
+    # A new end date or rotation trigger replaces the password: a new key ID and value.
+    key_id = _guid(
+        "password",
+        args.name,
+        i["applicationId"],
+        str(i.get("rotateWhenChanged")),
+        str(i.get("endDate")),
+    )
     # Shaped like an Entra client secret: 40 characters, a `~` at the fourth position.
     value = f"{stable_id(key_id, length=3)}8Q~{stable_id('secret', key_id, length=36)}"[:40]
     return f"{i['applicationId']}/password/{key_id}", {

@@ -12,12 +12,14 @@ from typing import Any
 
 from pulumi.runtime.mocks import MockResourceArgs
 
+from pushpools.components import clock
 from pushpools.components.prefect.blocks import COMPUTED as BLOCK_COMPUTED
 from pushpools.components.prefect.blocks import block_id, data_hash
 from pushpools.components.prefect.templates import TemplateError, render_template
 from pushpools.components.prefect.work_pools import COMPUTED as POOL_COMPUTED
 from pushpools.components.prefect.work_queues import COMPUTED as QUEUE_COMPUTED
 from pushpools.components.prefect.work_queues import queue_resource_id
+from pushpools.components.rotation import stamped
 
 # Fixed, so that plans of the same stack are identical from run to run.
 _NAMESPACE = uuid.UUID("1b5c2c41-7f0e-4c83-9b1f-3d5a0e6f2a10")
@@ -86,8 +88,16 @@ def _pause(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
     return str(args.inputs["after"]), dict(args.inputs)
 
 
+def _rotation(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    # What the provider's check stamps, as if the rotation were created today (offline,
+    # there is no state with a running period).
+    outputs = stamped({}, dict(args.inputs), clock.today_utc())
+    return outputs["started_on"], outputs
+
+
 RESOURCES = {
     "pulumi-python:dynamic/pushpools:Pause": _pause,
+    "pulumi-python:dynamic/pushpools:Rotation": _rotation,
     "pulumi-python:dynamic/prefect:Block": _block,
     "pulumi-python:dynamic/prefect:WorkPool": _work_pool,
     "pulumi-python:dynamic/prefect:WorkQueue": _work_queue,
