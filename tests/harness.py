@@ -21,6 +21,12 @@ from pushpools_tools.plan import run_stack
 from pushpools_tools.stackfile import StackSettings
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+# The environment under test. `./dev test` runs the suite in more than .venv (the lowest
+# versions pyproject.toml allows, each Python it allows): the commands tests start come
+# from the environment running them, never from .venv by name.
+ENV_BIN = Path(sys.executable).parent
+PYTHON = ENV_BIN / "python"
+PUSHPOOLS = ENV_BIN / "pushpools"
 
 
 def settings_for(
@@ -64,7 +70,7 @@ def outputs(resource: Registration) -> dict[str, Any]:
 def plan_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """`pushpools plan ...` as a user runs it, from the project folder."""
     return subprocess.run(
-        [str(PROJECT_DIR / ".venv" / "bin" / "pushpools"), "plan", *args],
+        [str(PUSHPOOLS), "plan", *args],
         cwd=PROJECT_DIR,
         env=env,
         capture_output=True,

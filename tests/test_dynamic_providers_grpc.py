@@ -17,7 +17,7 @@ from typing import Any
 import grpc
 import pytest
 from google.protobuf import struct_pb2
-from harness import PROJECT_DIR
+from harness import PROJECT_DIR, PYTHON
 from prefect.client.orchestration import SyncPrefectClient
 from prefect.exceptions import ObjectNotFound
 from pulumi.dynamic.dynamic import serialize_provider
@@ -37,7 +37,8 @@ TIMEOUT = 120
 
 @pytest.fixture(scope="module")
 def stub() -> Iterator[provider_pb2_grpc.ResourceProviderStub]:
-    argv = [str(PROJECT_DIR / ".venv" / "bin" / "python"), "-u", "-m", "pulumi.dynamic"]
+    # The CLI starts `<project>/.venv/bin/python`; here, the environment under test's own.
+    argv = [str(PYTHON), "-u", "-m", "pulumi.dynamic"]
     # What `toolchain: uv` in Pulumi.yaml passes.
     with (
         plugin_port(argv, PROJECT_DIR, {"PULUMI_RUNTIME_TOOLCHAIN": "uv"}) as port,

@@ -183,8 +183,9 @@ def test_garbage_a_program_leaves_is_collected_once_the_run_is_over() -> None:
         refs.append(weakref.ref(_Cycle()))
         _key_program()
 
+    frozen_before = gc.get_freeze_count()  # not 0 everywhere: CPython 3.12.1 starts with 375
     _run(program)
-    assert gc.get_freeze_count() == 0
+    assert gc.get_freeze_count() == frozen_before
     gc.collect()
     assert refs[0]() is None
 

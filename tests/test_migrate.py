@@ -33,7 +33,7 @@ from pushpools_tools.migrate import (
 from pushpools_tools.migrate_model import Action
 from pushpools_tools.plan import run_stack
 from pushpools_tools.stackfile import StackSettings, load_stack
-from tests.harness import PROJECT_DIR, settings_for
+from tests.harness import PROJECT_DIR, PUSHPOOLS, settings_for
 
 # The documented bulk-import format (`importFile` / `importSpec`, JSON tags as written).
 IMPORT_FILE_SCHEMA: dict[str, Any] = {
@@ -536,7 +536,7 @@ def test_prefect_only_pools_have_nothing_to_import(dev) -> None:
 
 
 def test_cli_dry_run_writes_nothing_and_the_real_run_writes_the_file(tmp_path: Path) -> None:
-    cli = str(PROJECT_DIR / ".venv" / "bin" / "pushpools")
+    cli = str(PUSHPOOLS)
     out = tmp_path / "import.json"
     stack_file = str(_dev_stack_file(tmp_path))
     dry = subprocess.run(
@@ -571,7 +571,7 @@ def test_cli_dry_run_writes_nothing_and_the_real_run_writes_the_file(tmp_path: P
 
 
 def test_cli_refuses_an_unknown_pool_with_exit_2(tmp_path: Path) -> None:
-    cli = str(PROJECT_DIR / ".venv" / "bin" / "pushpools")
+    cli = str(PUSHPOOLS)
     result = subprocess.run(
         [cli, "migrate", "--stack-file", str(_dev_stack_file(tmp_path)), "--pool", "nope"],
         cwd=PROJECT_DIR,
@@ -599,7 +599,7 @@ def test_pools_with_derived_names_are_refused_naming_the_key() -> None:
 
 
 def test_the_cli_says_why_the_shipped_dev_stack_cannot_be_migrated_as_it_is() -> None:
-    cli = str(PROJECT_DIR / ".venv" / "bin" / "pushpools")
+    cli = str(PUSHPOOLS)
     result = subprocess.run(
         [cli, "migrate", "--stack", "dev", "--dry-run"],
         cwd=PROJECT_DIR,

@@ -11,9 +11,11 @@ expected value; keep the old path importable (a re-export) and add a CHANGELOG e
 from __future__ import annotations
 
 import base64
+import os
 import subprocess
 import sys
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import dill
@@ -105,14 +107,20 @@ def test_no_code_imports_the_components_folder_under_a_generic_name() -> None:
     """`components.x` and `pushpools.components.x` would be two copies of one module, and a
     provider pickled from the first would name a path no installed library has."""
     offenders = []
-    for path in PROJECT_DIR.glob("**/*.py"):
-        if ".venv" in path.parts or "node_modules" in path.parts:
-            continue
+    for path in _project_python_files():
         for number, line in enumerate(path.read_text().splitlines(), 1):
             stripped = line.strip()
             if stripped.startswith(("from components", "import components")):
                 offenders.append(f"{path.relative_to(PROJECT_DIR)}:{number}: {stripped}")
     assert offenders == []
+
+
+def _project_python_files() -> Iterator[Path]:
+    """The project's own .py files: never those of an environment (.venv, and the
+    .venv-* that `./dev test` makes) or of node_modules, which are not even walked."""
+    for folder, subfolders, files in os.walk(PROJECT_DIR):
+        subfolders[:] = [s for s in subfolders if not s.startswith(".venv") and s != "node_modules"]
+        yield from (Path(folder) / f for f in files if f.endswith(".py"))
 
 
 @pytest.fixture(scope="module")

@@ -57,7 +57,15 @@ def test_json_plan_has_the_documented_shape(dev_json) -> None:
     assert dev_json["stack"] == "dev"
     assert set(dev_json) == {"stack", "resources", "outputs"}
     for resource in dev_json["resources"]:
-        assert set(resource) == {"type", "name", "urn", "parent", "inputs", "dependencies"}
+        assert set(resource) - {"options"} == {
+            "type",
+            "name",
+            "urn",
+            "parent",
+            "inputs",
+            "dependencies",
+        }
+        assert resource.get("options", {"set": True})  # present only where an option is set
     urns = {r["urn"] for r in dev_json["resources"]}
     component = next(r for r in dev_json["resources"] if r["name"] == "dev-cloud-run")
     assert component["parent"] is None

@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from harness import PROJECT_DIR, plan_cli, run_config
+from harness import PROJECT_DIR, PYTHON, plan_cli, run_config
 
 from pushpools_tools.diff import diff_plans, render_markdown, render_text
 from pushpools_tools.plan import DIGEST_KEY_ENV, plan_document
@@ -182,7 +182,7 @@ def test_compare_to_a_revision_plans_the_stack_file_and_the_program_there(tmp_pa
         )
         result = subprocess.run(
             [
-                str(PROJECT_DIR / ".venv" / "bin" / "python"),
+                str(PYTHON),
                 "-m",
                 "pushpools_tools.cli",
                 "plan",

@@ -5,6 +5,9 @@ A self-hosted server knows no push pools, so each push pool of the dev stack run
 its worker type (same cloud infrastructure, same template variables); pools that exist only
 in Prefect Cloud (Modal, Prefect Managed) are shown to be refused for this server.
 The engine would hand the pool the block's real ID; the test does the same.
+
+Every lifecycle test starts from its own `pulumi up` (the `created` fixture) and leaves the
+server as it found it: none depends on another having run before it.
 """
 
 from __future__ import annotations
@@ -55,7 +58,8 @@ def for_self_hosted(pools: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 @dataclass
 class Registered:
-    """One pool's Prefect resources: as the program declared them, and as created."""
+    """One pool's Prefect resources: as the program declared them, and as created (each
+    test's own copy: the states are written by that test's `pulumi up`)."""
 
     name: str
     pool: Registration
@@ -92,7 +96,8 @@ def run(proxy: LoopbackProxy) -> ProgramRun:
 
 
 @pytest.fixture(scope="module")
-def registered(run: ProgramRun) -> list[Registered]:
+def declared(run: ProgramRun) -> list[Registered]:
+    """What the program declared; nothing created. Tests take copies (`fresh`)."""
     found = []
     for pool in run.find(WORK_POOL):
         name = reveal(pool.inputs)["name"]
@@ -102,13 +107,29 @@ def registered(run: ProgramRun) -> list[Registered]:
     return found
 
 
+@pytest.fixture
+def fresh(declared: list[Registered], proxy: LoopbackProxy) -> Iterator[list[Registered]]:
+    """This test's own records, nothing created yet; afterwards, whatever the test left in
+    Prefect is destroyed, so the next test finds the server as this one did."""
+    items = [Registered(d.name, d.pool, d.block) for d in declared]
+    yield items
+    _destroy(items)
+
+
+@pytest.fixture
+def created(fresh: list[Registered]) -> list[Registered]:
+    """After `pulumi up`: every block and pool created, their states recorded."""
+    _up(fresh)
+    return fresh
+
+
 def test_every_pool_of_the_dev_stack_is_declared_in_prefect(
-    run: ProgramRun, registered: list[Registered]
+    run: ProgramRun, declared: list[Registered]
 ) -> None:
     expected = {p["name"] for p in for_self_hosted(dev_pools())}
-    assert {r.name for r in registered} == expected
+    assert {r.name for r in declared} == expected
     assert len(expected) >= 1
-    for item in registered:
+    for item in declared:
         component = next(r for r in run.resources if r.urn == item.pool.parent)
         assert component.name == item.name
         payloads = run.outputs["pools"][item.name]
@@ -124,12 +145,12 @@ def test_every_pool_of_the_dev_stack_is_declared_in_prefect(
 
 
 def test_up_creates_every_block_and_pool_wired_as_declared(
-    registered: list[Registered], proxy: LoopbackProxy, prefect_server: PrefectServer
+    fresh: list[Registered], prefect_server: PrefectServer
 ) -> None:
-    _up(registered)
+    _up(fresh)
 
     with SyncPrefectClient(prefect_server.api_url) as client:
-        for item in registered:
+        for item in fresh:
             assert item.pool_state is not None
             pool = client.read_work_pool(item.name)
             properties = pool.base_job_template["variables"]["properties"]
@@ -148,10 +169,10 @@ def test_up_creates_every_block_and_pool_wired_as_declared(
 
 
 def test_a_rerun_without_changes_writes_nothing(
-    registered: list[Registered], proxy: LoopbackProxy
+    created: list[Registered], proxy: LoopbackProxy
 ) -> None:
     proxy.reset()
-    for item in registered:
+    for item in created:
         if item.block is not None:
             assert item.block_state is not None
             news = reveal(item.block.inputs)
@@ -163,37 +184,32 @@ def test_a_rerun_without_changes_writes_nothing(
 
 
 def test_a_changed_description_updates_each_pool_in_place(
-    registered: list[Registered], proxy: LoopbackProxy, prefect_server: PrefectServer
+    created: list[Registered], proxy: LoopbackProxy, prefect_server: PrefectServer
 ) -> None:
     proxy.reset()
-    for item in registered:
+    for item in created:
         assert item.pool_state is not None
         news = {**_pool_inputs(item), "description": f"{item.name}, now reviewed"}
         assert WorkPoolProvider().diff(item.name, item.pool_state, news).changes
         outs = WorkPoolProvider().update(item.name, item.pool_state, news).outs or {}
         item.pool_state = {**news, **outs}
-    assert len(proxy.writes()) == len(registered)
+    assert len(proxy.writes()) == len(created)
     with SyncPrefectClient(prefect_server.api_url) as client:
-        for item in registered:
+        for item in created:
             assert client.read_work_pool(item.name).description == f"{item.name}, now reviewed"
 
 
 def test_destroy_deletes_pools_then_blocks(
-    registered: list[Registered], proxy: LoopbackProxy, prefect_server: PrefectServer
+    created: list[Registered], proxy: LoopbackProxy, prefect_server: PrefectServer
 ) -> None:
     proxy.reset()
-    for item in registered:  # the engine's order: a pool depends on its block
-        assert item.pool_state is not None
-        WorkPoolProvider().delete(item.name, item.pool_state)
-    for item in registered:
-        if item.block_state is not None:
-            BlockProvider().delete("", item.block_state)
+    _destroy(created)
 
     deletes = [s.path for s in proxy.writes() if s.method == "DELETE"]
     pools_done = max(i for i, p in enumerate(deletes) if p.startswith("/api/work_pools/"))
     assert all(p.startswith("/api/block_documents/") for p in deletes[pools_done + 1 :])
     with SyncPrefectClient(prefect_server.api_url) as client:
-        for item in registered:
+        for item in created:
             with pytest.raises(ObjectNotFound):
                 client.read_work_pool(item.name)
             if item.block_state is not None:
@@ -232,6 +248,16 @@ def _up(registered: list[Registered]) -> None:
         news = _pool_inputs(item)
         outs = WorkPoolProvider().create(news).outs or {}
         item.pool_state = {**news, **outs}
+
+
+def _destroy(registered: list[Registered]) -> None:
+    """`pulumi destroy` of what was created; deleting what is already gone is a no-op."""
+    for item in registered:  # the engine's order: a pool depends on its block
+        if item.pool_state is not None:
+            WorkPoolProvider().delete(item.name, item.pool_state)
+    for item in registered:
+        if item.block_state is not None:
+            BlockProvider().delete("", item.block_state)
 
 
 def _pool_inputs(item: Registered) -> dict[str, Any]:

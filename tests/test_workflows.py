@@ -11,11 +11,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from harness import PROJECT_DIR
+from harness import ENV_BIN, PROJECT_DIR
 
 GITHUB = PROJECT_DIR / ".github"
 WORKFLOWS = sorted((GITHUB / "workflows").glob("*.yml"))
-BIN = PROJECT_DIR / ".venv" / "bin"
 PULUMI_ACTIONS_V7 = "pulumi/actions@8e5e406f4007fca908480587cb9893c07090f58d"  # v7.0.0
 
 
@@ -31,12 +30,12 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_actionlint_finds_nothing() -> None:
-    result = _run(str(BIN / "actionlint"), *map(str, WORKFLOWS))
+    result = _run(str(ENV_BIN / "actionlint"), *map(str, WORKFLOWS))
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_zizmor_offline_finds_nothing() -> None:
-    result = _run(str(BIN / "zizmor"), "--offline", str(GITHUB))
+    result = _run(str(ENV_BIN / "zizmor"), "--offline", str(GITHUB))
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -46,7 +45,7 @@ def test_zizmor_would_catch_an_unpinned_action(tmp_path: Path) -> None:
     shutil.copytree(GITHUB, copy)
     deploy = copy / "workflows" / "deploy.yml"
     deploy.write_text(deploy.read_text().replace(PULUMI_ACTIONS_V7, "pulumi/actions@v7"))
-    result = _run(str(BIN / "zizmor"), "--offline", str(copy))
+    result = _run(str(ENV_BIN / "zizmor"), "--offline", str(copy))
     assert result.returncode != 0
     assert "unpinned-uses" in result.stdout
 
@@ -125,7 +124,7 @@ def test_deploy_runs_every_stack_file_from_the_listing_job() -> None:
 def _deploy_stacks(root: Path) -> subprocess.CompletedProcess[str]:
     """ci/deploy_stacks.py as the deploy workflow's listing job runs it, on `root`."""
     return subprocess.run(
-        [str(BIN / "python"), str(PROJECT_DIR / "ci" / "deploy_stacks.py"), str(root)],
+        [str(ENV_BIN / "python"), str(PROJECT_DIR / "ci" / "deploy_stacks.py"), str(root)],
         capture_output=True,
         text=True,
         check=False,
