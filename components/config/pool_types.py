@@ -88,9 +88,31 @@ class PoolKind:
         return _load(self.component)
 
 
+# The extra that installs each cloud SDK a component imports.
+_EXTRA_OF_SDK = {
+    "pulumi_gcp": "gcp",
+    "pulumi_aws": "aws",
+    "pulumi_azure_native": "azure",
+    "pulumi_azuread": "azure",
+}
+
+
+class MissingCloudSdkError(ImportError):
+    """A pool of a cloud whose SDK is not installed: which extra installs it."""
+
+
 def _load(reference: str) -> Any:
     module, name = reference.split(":")
-    return getattr(importlib.import_module(module), name)
+    try:
+        return getattr(importlib.import_module(module), name)
+    except ModuleNotFoundError as error:
+        extra = _EXTRA_OF_SDK.get(str(error.name).split(".")[0])
+        if extra is None:
+            raise
+        raise MissingCloudSdkError(
+            f"{reference.split(':')[1]} needs the {error.name} package: install "
+            f"pushpools[{extra}] (or pushpools[all])"
+        ) from error
 
 
 KINDS: tuple[PoolKind, ...] = (
