@@ -7,9 +7,11 @@ import hmac
 import json
 import os
 import runpy
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from pushpools.components.config import ConfigError
 from pushpools_tools.engine import (
     STACK_TYPE,
     ProgramRun,
@@ -33,16 +35,50 @@ nothing about the value, even a short one."""
 def run_stack(
     directory: Path, settings: StackSettings, record: ProgramRun | None = None
 ) -> ProgramRun:
-    """Run the project's `__main__.py` exactly as `pulumi up` would, offline."""
+    """Run the project's `__main__.py` exactly as `pulumi up` would, offline.
+
+    A ConfigError lists the problems found in reading the stack file (a misspelt
+    `pushpools` namespace) with the config check's own, each problem about a value that
+    is not what was written (`010` is 8) saying how it was written and read."""
     main = str(directory / "__main__.py")
-    return run_program(
-        lambda: runpy.run_path(main, run_name="__main__"),
-        project=settings.project,
-        stack=settings.stack,
-        config=settings.config,
-        secret_keys=settings.secret_keys,
-        record=record,
-    )
+    if settings.problems:
+        # Refused whatever the rest says; the config check runs alone, so that its
+        # problems show in this pass too and nothing is declared.
+        program = _config_check()
+    else:
+        program = lambda: runpy.run_path(main, run_name="__main__")  # noqa: E731
+    try:
+        run = run_program(
+            program,
+            project=settings.project,
+            stack=settings.stack,
+            config=settings.config,
+            secret_keys=settings.secret_keys,
+            record=record,
+        )
+    except ConfigError as error:
+        raise ConfigError(
+            [*settings.problems, *(_annotated(p, settings.written) for p in error.problems)]
+        ) from None
+    if settings.problems:
+        raise ConfigError(list(settings.problems))
+    return run
+
+
+def _config_check() -> Callable[[], object]:
+    """The stack program's config check alone (the one loader), or where a program has
+    none (a revision from before it), nothing."""
+    try:
+        from pushpools.components.loader import load_stack
+    except ImportError:
+        return lambda: None
+    return load_stack
+
+
+def _annotated(problem: str, written: Mapping[str, str]) -> str:
+    key = problem.split(": ", 1)[0]
+    note = written.get(key)
+    return f"{problem} ({note})" if note else problem
 
 
 def masked(value: Any, digest_key: bytes | None = None) -> Any:
