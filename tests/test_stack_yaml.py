@@ -210,10 +210,9 @@ def test_keys_that_are_read_as_one_are_refused(tmp_path: Path) -> None:
     assert _problems(tmp_path, text) == [
         "line 4: pushpools:labels.true: `True` and `true` (line 3) are read as one key, and "
         "only one value would be kept: keep one of them (quote a key to keep it as written)",
-        "line 5: config.labels: is `pushpools:labels`, which line 2 sets too (as "
-        "`pushpools:labels`); a key without a namespace is in the project's, and "
-        "`<ns>:config:<key>` is the old spelling of `<ns>:<key>`, so Pulumi would keep one of "
-        "them at random: keep one",
+        "line 5: labels: the same key as `pushpools:labels` on line 2 (a key without a "
+        "namespace is in the project's namespace, `pushpools:`), so Pulumi would keep one of "
+        "the two at random: keep one",
     ]
 
 

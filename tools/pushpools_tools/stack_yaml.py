@@ -269,9 +269,9 @@ def _config_keys(
             problems.append(
                 Problem(
                     line,
-                    f"config.{key}: not a config key: Pulumi reads keys as "
-                    f"`<namespace>:<key>` (or `<key>`, in the project's namespace, "
-                    f"`{project}:`) and refuses this one; e.g. `{NAMESPACE}:labels`",
+                    f"{key}: not a config key: Pulumi reads keys as `<namespace>:<key>` (or "
+                    f"`<key>`, in the project's namespace, `{project}:`) and refuses this one; "
+                    f"e.g. `{NAMESPACE}:labels`",
                 )
             )
         elif full in keys:
@@ -279,16 +279,20 @@ def _config_keys(
             problems.append(
                 Problem(
                     line,
-                    f"config.{key}: is `{full}`, which line "
-                    f"{document.lines.get(('config', first))} sets too (as `{first}`); a key "
-                    "without a namespace is in the project's, and `<ns>:config:<key>` is the "
-                    "old spelling of `<ns>:<key>`, so Pulumi would keep one of them at "
-                    "random: keep one",
+                    f"{key}: the same key as `{first}` on line "
+                    f"{document.lines.get(('config', first))} ({_why_one_key(first, key, project)}"
+                    "), so Pulumi would keep one of the two at random: keep one",
                 )
             )
         else:
             keys[full] = key
     return keys, problems
+
+
+def _why_one_key(first: str, again: str, project: str) -> str:
+    if ":config:" in first + again:
+        return "`<namespace>:config:<key>` is the old spelling of `<namespace>:<key>`"
+    return f"a key without a namespace is in the project's namespace, `{project}:`"
 
 
 def _full_key(key: str, project: str) -> str | None:
@@ -384,7 +388,8 @@ def _written(keys: dict[str, str], document: Document) -> dict[str, str]:
         if len(path) < 2 or path[0] != "config" or path[1] not in full_of:
             continue
         top_level = len(path) == 2
-        if written.text == (program_text(written.value) if top_level else _json(written.value)):
+        shown = program_text(written.value) if top_level else _json(written.value)
+        if written.text == shown and written.value is not None:
             continue  # `14`, `true`: read as written
         name = str(full_of[path[1]]) + "".join(
             f"[{p}]" if isinstance(p, int) else f".{p}" for p in path[2:]
@@ -400,8 +405,13 @@ def _json(value: Any) -> str:
 def _how_read(written: Written, *, top_level: bool) -> str:
     value = written.value
     if value is None:
-        read_as = "no value (null)" + (", handed over as empty text" if top_level else "")
-    elif isinstance(value, bool):
+        what = f"`{written.text}` is no value" if written.text else "left without a value"
+        handed = "empty text" if top_level else "null"
+        return (
+            f"line {written.line}: {what}, which Pulumi hands over as {handed}; give a value, "
+            "or delete the key"
+        )
+    if isinstance(value, bool):
         read_as = f"the boolean {'true' if value else 'false'}"
     elif isinstance(value, GoTime):
         read_as = f"a timestamp, handed over as {value.text!r}"

@@ -396,7 +396,7 @@ class _Decoder:
         for item in sources:
             target = item.target if isinstance(item, Alias) else item
             if not isinstance(target, Mapping):
-                raise ReadError([Problem(item.line, _MERGE_NEEDS_MAPS)])
+                raise ReadError([Problem(item.line, _where(path) + _MERGE_NEEDS_MAPS)])
             self.value(item, path, depth, into=out, merged=merged)
 
     def key(self, node: Node, path: KeyPath) -> str:
@@ -406,11 +406,11 @@ class _Decoder:
         while isinstance(target, Alias):
             target = target.target
         if not isinstance(target, Scalar):
-            raise ReadError([Problem(node.line, _COLLECTION_KEY)])
+            raise ReadError([Problem(node.line, _where(path) + _COLLECTION_KEY)])
         value = self._scalar(target, None)
         if isinstance(value, str):
             if value == MERGE_KEY:
-                self.problems.append(Problem(node.line, _QUOTED_MERGE_KEY))
+                self.problems.append(Problem(node.line, _where(path) + _QUOTED_MERGE_KEY))
             return value
         text = _go_key_text(value)
         self.nontext_keys.add((*path, text))
