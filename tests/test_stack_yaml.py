@@ -19,6 +19,8 @@ from pathlib import Path
 import pytest
 from harness import PROJECT_DIR
 
+from pushpools.components.config import ConfigError
+from pushpools_tools.plan import run_stack
 from pushpools_tools.stackfile import StackFileError, load_stack
 
 # (what the file says after `pushpools:v:`, the text the program receives). Each row is a
@@ -258,6 +260,8 @@ _BOUNDED = """
 import resource, sys
 from pathlib import Path
 resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))  # 1 GiB of address space
+from pushpools.components.config import ConfigError
+from pushpools_tools.plan import run_stack
 from pushpools_tools.stackfile import StackFileError, load_stack
 try:
     load_stack(Path(sys.argv[1]), Path(sys.argv[2]))
@@ -312,3 +316,27 @@ def test_a_misspelt_namespace_is_found_and_the_right_one_is_not(tmp_path: Path) 
         "program never reads this key and its value would be silently ignored; did you mean "
         "`pushpools:labels`?"
     )
+
+
+def test_how_a_value_was_read_is_said_only_where_the_problem_shows_it(tmp_path: Path) -> None:
+    """A setting's problem says how its value was written and read; a credential written
+    as a number is refused without showing it, read or as written."""
+    text = (
+        "config:\n"
+        "  pushpools:pools:\n"
+        "  - {name: c-run, type: cloud-run:push, gcp: {project: acme-data-dev}}\n"
+        "  pushpools:prefectAuthString: 0o1234567\n"
+        "  pushpools:labels: {team: 0o17}\n"
+    )
+    settings = load_stack(PROJECT_DIR, _stack(tmp_path, text))
+    with pytest.raises(ConfigError) as caught:
+        run_stack(PROJECT_DIR, settings)
+    message = str(caught.value)
+    assert "pushpools:labels.team: 15 is not allowed; expected text (line 5: written `0o17`" in (
+        message
+    )
+    assert "pushpools:prefectAuthString: holds a credential but is stored in plain text" in (
+        message
+    )
+    assert "1234567" not in message
+    assert str(0o1234567) not in message

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import runpy
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -20,6 +21,7 @@ from pushpools_tools.engine import (
     reveal,
     run_program,
 )
+from pushpools_tools.stack_yaml import ReadAs
 from pushpools_tools.stackfile import StackSettings
 
 # Per-pool outputs the "To register in Prefect" section shows in full.
@@ -75,10 +77,16 @@ def _config_check() -> Callable[[], object]:
     return load_stack
 
 
-def _annotated(problem: str, written: Mapping[str, str]) -> str:
-    key = problem.split(": ", 1)[0]
-    note = written.get(key)
-    return f"{problem} ({note})" if note else problem
+def _annotated(problem: str, written: Mapping[str, ReadAs]) -> str:
+    key, _, text = problem.partition(": ")
+    read_as = written.get(key)
+    if read_as is None or not any(_shows(text, form) for form in read_as.shown):
+        return problem
+    return f"{problem} ({read_as.note})"
+
+
+def _shows(text: str, form: str) -> bool:
+    return re.search(rf"(?<![\w.]){re.escape(form)}(?![\w.])", text) is not None
 
 
 def masked(value: Any, digest_key: bytes | None = None) -> Any:

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from pushpools.components.config.errors import NAMESPACE
+from pushpools.components.config.stack import StackConfig
 from pushpools_tools.yaml_reader import (
     Document,
     KeyPath,
@@ -72,7 +73,7 @@ class StackFile:
     secret_keys: list[str]
     environment: Any
     """The `environment:` value (ESC environments the stack imports), None when absent."""
-    written: dict[str, str]
+    written: dict[str, ReadAs]
     """Config key path (`pushpools:pools[0].aws.log_retention_days`) -> how its value was
     written and read, for values that are not the text written (`010` is 8)."""
     namespace_problems: list[str]
@@ -380,9 +381,22 @@ def program_text(value: Any) -> str:
     return json.dumps(_program_value(value), separators=(",", ":"), ensure_ascii=False)
 
 
-def _written(keys: dict[str, str], document: Document) -> dict[str, str]:
-    """How values that are not the text written were written and read, by config key."""
-    full_of = {key: full for full, key in keys.items()}
+@dataclass(frozen=True)
+class ReadAs:
+    """How a value was written and read (`0o17` is 15), for a problem about its key."""
+
+    note: str
+    shown: tuple[str, ...]
+    """The forms a problem shows the value read in (`15`, `'2027-01-31 00:00:00 +0000
+    UTC'`): the note is added only to a problem that shows the value already, so that it
+    never shows what a message kept back."""
+
+
+def _written(keys: dict[str, str], document: Document) -> dict[str, ReadAs]:
+    """How values that are not the text written were written and read, by config key:
+    only settings (`pushpools:pools`, `labels`, `prefect`), never a credential's key."""
+    settings = {f"{NAMESPACE}:{name}" for name in StackConfig.model_fields}
+    full_of = {key: full for full, key in keys.items() if full in settings}
     notes = {}
     for path, written in document.written.items():
         if len(path) < 2 or path[0] != "config" or path[1] not in full_of:
@@ -394,8 +408,18 @@ def _written(keys: dict[str, str], document: Document) -> dict[str, str]:
         name = str(full_of[path[1]]) + "".join(
             f"[{p}]" if isinstance(p, int) else f".{p}" for p in path[2:]
         )
-        notes[name] = _how_read(written, top_level=top_level)
+        value = _as_the_program_decodes(shown) if top_level else _program_value(written.value)
+        forms = (repr(value), json.dumps(value), str(value))
+        notes[name] = ReadAs(_how_read(written, top_level=top_level), forms)
     return notes
+
+
+def _as_the_program_decodes(text: str) -> Any:
+    # What the stack program makes of a top-level value's text (it tries JSON first).
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
 
 
 def _json(value: Any) -> str:

@@ -22,6 +22,7 @@ from typing import Any
 
 from pushpools_tools.stack_yaml import (
     SECRET_PLACEHOLDER,
+    ReadAs,
     StackFileError,
     program_text,
     read_project_file,
@@ -58,7 +59,7 @@ class StackSettings:
     problems: tuple[str, ...] = ()
     """Config problems found in reading the file (a misspelt `pushpools` namespace), to be
     reported with the config check's own, in one pass."""
-    written: Mapping[str, str] = field(default_factory=dict)
+    written: Mapping[str, ReadAs] = field(default_factory=dict)
     """Config key -> how its value was written and read, where that is not the text
     written (`010` is the number 8): added to a problem about that key."""
 
