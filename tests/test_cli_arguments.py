@@ -55,12 +55,16 @@ def _files(tmp: Path) -> None:
     shutil.copy(PROJECT_DIR / "stacks" / "Pulumi.dev.yaml", tmp / "Pulumi.dev.yaml")
     (tmp / "a-file").write_text("")
     (tmp / "Pulumi.other.yaml").write_text(_POOL_ONLY)
+    with (tmp / "huge.yaml").open("wb") as huge:  # sparse: no disk space taken
+        huge.truncate(64 * 2**20 + 1)
 
 
 CASES = [
     # The stack to plan.
     (["plan", "--stack-file", "{tmp}/folder"], {}, "{tmp}/folder: is a folder, not a stack file"),
     (["plan", "--stack-file", "{tmp}/none.yaml"], {}, "{tmp}/none.yaml: no such file"),
+    (["plan", "--stack-file", "/dev/zero"], {}, "/dev/zero: not a regular file"),
+    (["plan", "--stack-file", "{tmp}/huge.yaml"], {}, "{tmp}/huge.yaml: 67,108,865 bytes"),
     (["plan", "--stack", "../dev"], {}, "--stack '../dev': not a stack name"),
     (["plan", "--stack", "dev prod"], {}, "--stack 'dev prod': not a stack name"),
     (["plan", "--stack", "nosuch"], {}, "stacks/Pulumi.nosuch.yaml: no such file"),
@@ -93,6 +97,7 @@ CASES = [
         {},
         "{tmp}/none.json: no such file",
     ),
+    (["plan", "--diff", "/dev/zero", "{tmp}/empty.json"], {}, "--diff /dev/zero: not a regular"),
     (
         ["plan", "--diff", "{tmp}/plan.json.gz", "{tmp}/empty.json"],
         {},
@@ -222,7 +227,7 @@ def test_a_bad_argument_exits_2_with_a_message_naming_it(
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    inputs = {p: p.read_bytes() for p in [*tmp_path.iterdir(), PROJECT_DIR / "Pulumi.yaml"]
+    inputs = {p: _written(p) for p in [*tmp_path.iterdir(), PROJECT_DIR / "Pulumi.yaml"]
               if p.is_file()}  # fmt: skip
 
     status = main([a.replace("{tmp}", str(tmp_path)) for a in argv])
@@ -234,10 +239,16 @@ def test_a_bad_argument_exits_2_with_a_message_naming_it(
     assert "Traceback" not in err
     assert "hunter2" not in err
     # Nothing written: no input changed, no file added.
-    assert {p: p.read_bytes() for p in inputs} == inputs
+    assert {p: _written(p) for p in inputs} == inputs
     assert sorted(tmp_path.iterdir()) == sorted(
         p for p in [*inputs, tmp_path / "folder"] if p.parent == tmp_path
     )
+
+
+def _written(path: Path) -> tuple[int, int]:
+    """When a file was last written, and its size: any write changes them."""
+    status = path.stat()
+    return status.st_mtime_ns, status.st_size
 
 
 def test_the_corpus_of_arguments_is_broad() -> None:

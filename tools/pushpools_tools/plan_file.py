@@ -24,6 +24,10 @@ def read_plan(path: Path, option: str = "--diff") -> dict[str, Any]:
     where = f"{option} {path}"
     if path.is_dir():
         raise PlanFileError(f"{where}: is a folder; give a file written by `pushpools plan --json`")
+    if path.exists() and not path.is_file():
+        raise PlanFileError(
+            f"{where}: not a regular file; give a file written by `pushpools plan --json`"
+        )
     try:
         data = path.read_bytes()
     except FileNotFoundError:

@@ -53,6 +53,7 @@ _OTHER_BOMS = (  # longest first: UTF-32 LE starts like UTF-16 LE
     (b"\xfe\xff", "UTF-16"),
 )
 _MAX_SHOWN = 10  # encoding problems listed one by one; beyond, a count
+_MAX_BYTES = 64 * 2**20  # read whole: a device or a huge file must not exhaust memory
 
 
 class StackFileError(Exception):
@@ -127,6 +128,13 @@ def read_document(path: Path, what: str) -> Document:
             f"{path}: is a folder, not a {what}; give the file itself, e.g. stacks/Pulumi.dev.yaml"
         )
     try:
+        if path.exists() and not path.is_file():
+            raise StackFileError(f"{path}: not a regular file; give the {what} itself")
+        if path.stat().st_size > _MAX_BYTES:
+            raise StackFileError(
+                f"{path}: {path.stat().st_size:,} bytes; a {what} is far smaller (5,000 pools "
+                f"take about 1 MB, {_MAX_BYTES // 2**20} MiB at most are read)"
+            )
         data = path.read_bytes()
     except FileNotFoundError:
         raise StackFileError(f"{path}: no such file") from None
