@@ -91,11 +91,14 @@ def test_no_real_key_reaches_a_rendered_plan() -> None:
         assert "PRIVATE KEY" not in text
 
 
-def test_unquoted_yaml_dates_reach_the_program_as_text(tmp_path: Path) -> None:
+def test_unquoted_yaml_dates_reach_the_program_as_pulumi_hands_them_over(tmp_path: Path) -> None:
+    # yaml.v3 reads an unquoted date as a timestamp, and Pulumi hands it over as Go prints
+    # a time: not the date that was written (a quoted date stays as written).
     stack = tmp_path / "Pulumi.dated.yaml"
-    stack.write_text("config:\n  pushpools:since: 2027-01-31\n")
+    stack.write_text("config:\n  pushpools:since: 2027-01-31\n  pushpools:until: '2027-01-31'\n")
     settings = load_stack(PROJECT_DIR, stack)
-    assert settings.config["pushpools:since"] == "2027-01-31"
+    assert settings.config["pushpools:since"] == "2027-01-31 00:00:00 +0000 UTC"
+    assert settings.config["pushpools:until"] == "2027-01-31"
 
 
 def test_bad_config_exits_2_with_the_messages_only(tmp_path: Path) -> None:

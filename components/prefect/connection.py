@@ -55,7 +55,10 @@ def normalize_api_url(url: str) -> str:
 
 
 def is_prefect_cloud_url(url: str) -> bool:
-    host = (urlsplit(url).hostname or "").lower()
+    try:
+        host = (urlsplit(url).hostname or "").lower()
+    except ValueError:  # not a URL at all (url_problem says why)
+        return False
     return host == _CLOUD_HOST_SUFFIX[1:] or host.endswith(_CLOUD_HOST_SUFFIX)
 
 
@@ -93,6 +96,9 @@ def push_needs_cloud_message(pool_type: str, api_url: str) -> str:
 
 def url_problem(url: str) -> str | None:
     """What is wrong with an API URL, or None; never echoes credentials inside it."""
+    malformed = _malformed(url)
+    if malformed:
+        return f"{display_url(url)!r} is not a valid URL: {malformed}"
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return (
@@ -128,11 +134,41 @@ def url_problem(url: str) -> str | None:
     return None
 
 
+def _malformed(url: str) -> str | None:
+    """Why `url` cannot be parsed as a URL (Python's parser raises, or silently drops
+    characters, where an HTTP client later fails), or None."""
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url.strip()):
+        return "it contains a space or a control character; remove it"
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as error:
+        host_port = _netloc(url).rpartition("@")[2]
+        if "out of range" in str(error):
+            return "its port is out of range; allowed: 1 to 65535"
+        if "IPv6" in str(error):
+            return (
+                "its IPv6 address is not closed: write it as [address], e.g. http://[::1]:4200/api"
+            )
+        if host_port.count(":") > 1 and "[" not in host_port:
+            return "an IPv6 address must be in brackets, e.g. http://[::1]:4200/api"
+        return (
+            "its port is not a number; allowed: 1 to 65535, e.g. http://prefect.internal:4200/api"
+        )
+    if port == 0:
+        return "port 0 is not a port a server listens on; allowed: 1 to 65535"
+    return None
+
+
+def _netloc(url: str) -> str:
+    """The `user@host:port` part of a URL, without parsing it further."""
+    rest = url.split("://", 1)[1] if "://" in url else url
+    return rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+
+
 def display_url(url: str) -> str:
     """The URL with any user:password replaced, for messages."""
-    parts = urlsplit(url)
-    if not (parts.username or parts.password):
+    netloc = _netloc(url)
+    if "@" not in netloc:
         return url
-    host = parts.hostname or ""
-    netloc = f"***@{host}" + (f":{parts.port}" if parts.port else "")
-    return parts._replace(netloc=netloc).geturl()
+    return url.replace(netloc, "***@" + netloc.rpartition("@")[2], 1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -27,11 +28,50 @@ def main(argv: list[str] | None = None) -> int:
     _add_review_arguments(plan, which)
     _add_migrate(commands)
     args = parser.parse_args(argv)
+    problem = _argument_problem(args)
+    if problem:
+        print(f"pushpools {args.command}: {problem}", file=sys.stderr)
+        return EXIT_BAD_CONFIG
     if args.command == "migrate":
         return _migrate(args)
     if args.diff or args.compare_to or args.diagram:
         return _review(args)
     return _plan(args.stack, args.stack_file, as_json=args.json)
+
+
+# A stack's name as Pulumi allows it (the file is stacks/Pulumi.<name>.yaml).
+_STACK_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+
+def _argument_problem(args: argparse.Namespace) -> str | None:
+    """An argument that names no stack, or a flag that would do nothing in this mode:
+    said, never ignored."""
+    if args.stack is not None and not _STACK_NAME.match(args.stack):
+        return (
+            f"--stack {args.stack!r}: not a stack name (letters, digits, '.', '_' and '-'; "
+            "the file is stacks/Pulumi.<name>.yaml); for a file elsewhere use --stack-file"
+        )
+    if args.command != "plan":
+        return None
+    comparing = bool(args.diff or args.compare_to)
+    if args.diff and args.compare_to:
+        return (
+            "--diff compares two plan files and --compare-to the stack at a revision; "
+            "give one of them"
+        )
+    if args.compare_to is not None and args.stack is None:
+        return "--compare-to needs --stack NAME (a stack under stacks/)"
+    if args.markdown and not comparing:
+        return (
+            "--markdown formats a comparison and does nothing without one; add --diff OLD NEW "
+            "or --compare-to REV (--diagram prints Markdown already)"
+        )
+    if args.json and (comparing or args.diagram):
+        return (
+            "--json prints a plan and does nothing with --diff, --compare-to or --diagram; "
+            "drop it, or run `pushpools plan --json` on its own"
+        )
+    return None
 
 
 def _add_review_arguments(
@@ -66,40 +106,33 @@ def _review(args: argparse.Namespace) -> int:
     from pushpools_tools.compare import CompareError, plans_to_compare
     from pushpools_tools.diagram import critical_paths_markdown, mermaid
     from pushpools_tools.diff import diff_plans, render_markdown, render_text
+    from pushpools_tools.plan_file import PlanFileError, read_plan
     from pushpools_tools.stackfile import StackFileError, project_dir
 
     try:
         if args.diff:
-            old, new = (_read_plan(path) for path in args.diff)
+            old, new = (read_plan(path) for path in args.diff)
         elif args.compare_to:
-            if not args.stack:
-                raise CompareError("--compare-to needs --stack NAME (a stack under stacks/)")
             old, new = plans_to_compare(project_dir(), args.stack, args.compare_to)
         else:
             old = new = _plan_document(args.stack, args.stack_file)
-    except (CompareError, StackFileError) as error:
+    except (CompareError, PlanFileError, StackFileError) as error:
         print(str(error), file=sys.stderr)
         return EXIT_BAD_CONFIG
+    output = ""
     if args.diff or args.compare_to:
         difference = diff_plans(old, new)
-        sys.stdout.write(render_markdown(difference) if args.markdown else render_text(difference))
+        output = render_markdown(difference) if args.markdown else render_text(difference)
     if args.diagram:
-        sys.stdout.write("\n```mermaid\n" + mermaid(new) + "```\n\n" + critical_paths_markdown(new))
+        try:
+            output += "\n```mermaid\n" + mermaid(new) + "```\n\n" + critical_paths_markdown(new)
+        except RecursionError:  # only a plan file made by hand nests or chains this deep
+            print(
+                "--diagram: the plan's resources nest or chain too deeply to draw", file=sys.stderr
+            )
+            return EXIT_BAD_CONFIG
+    sys.stdout.write(output)
     return 0
-
-
-def _read_plan(path: Path) -> dict:
-    from pushpools_tools.stackfile import StackFileError
-
-    try:
-        document = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as error:
-        raise StackFileError(f"--diff {path}: not a readable JSON plan: {error}") from None
-    if not isinstance(document, dict) or not isinstance(document.get("resources"), list):
-        raise StackFileError(
-            f"--diff {path}: not a plan (expected the output of `pushpools plan --json`)"
-        )
-    return document
 
 
 def _plan_document(stack: str | None, stack_file: Path | None) -> dict:
@@ -192,7 +225,13 @@ def _migrate(args: argparse.Namespace) -> int:
     try:
         directory = project_dir()
         path = args.stack_file or stack_file_path(directory, str(args.stack))
+        problem = _output_problem(out, [path, directory / "Pulumi.yaml"])
+        if problem:
+            raise MigrationError([problem])
         settings = load_stack(directory, path, args.stack)
+        problem = _output_problem(out, _template_files(settings.config))
+        if problem:
+            raise MigrationError([problem])
         with canary_key_material():
             run = run_stack(directory, settings)
         migration = build_migration(run, settings, options)
@@ -201,9 +240,52 @@ def _migrate(args: argparse.Namespace) -> int:
         print(str(error), file=sys.stderr)
         return EXIT_BAD_CONFIG
     if not args.dry_run:
-        out.write_text(json.dumps(document, indent=4) + "\n")
+        try:
+            out.write_text(json.dumps(document, indent=4) + "\n")
+        except OSError as error:
+            print(f"--out {out}: cannot be written: {error.strerror or error}", file=sys.stderr)
+            return EXIT_BAD_CONFIG
     sys.stdout.write(render(migration, str(out), written=not args.dry_run))
     return 0
+
+
+def _output_problem(out: Path, inputs: list[Path]) -> str | None:
+    """Why the import file cannot go to `out`: a folder, a missing folder, or a file
+    pushpools reads (the stack file, Pulumi.yaml, a template) or Pulumi does."""
+    if out.is_dir():
+        return f"--out {out}: is a folder; give a file path, e.g. {out / 'pushpools-import.json'}"
+    folder = out.parent
+    if not folder.is_dir():
+        what = "is not a folder" if folder.exists() else "does not exist"
+        return f"--out {out}: the folder {folder} {what}; create it, or choose another path"
+    if out.exists():
+        for given in inputs:
+            if given.exists() and out.resolve() == given.resolve():
+                return (
+                    f"--out {out}: is {given}, which this migration reads; choose another "
+                    f"path (default: ./pushpools-import.json)"
+                )
+        if re.match(r"^Pulumi(\..+)?\.ya?ml$", out.name):
+            return (
+                f"--out {out}: would overwrite a Pulumi project or stack file; choose "
+                "another path (default: ./pushpools-import.json)"
+            )
+    return None
+
+
+def _template_files(config: dict[str, str]) -> list[Path]:
+    """The base job template files the stack's pools name (read by the stack program)."""
+    try:
+        pools = json.loads(config.get("pushpools:pools", "[]"))
+    except json.JSONDecodeError:
+        return []
+    files = []
+    for pool in pools if isinstance(pools, list) else []:
+        prefect = pool.get("prefect") if isinstance(pool, dict) else None
+        name = prefect.get("base_job_template_file") if isinstance(prefect, dict) else None
+        if isinstance(name, str) and name:
+            files.append(Path(name))
+    return files
 
 
 def run() -> None:

@@ -6,10 +6,13 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import runpy
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from pushpools.components.loader import ConfigError
 from pushpools_tools.engine import (
     STACK_TYPE,
     ProgramRun,
@@ -18,6 +21,7 @@ from pushpools_tools.engine import (
     reveal,
     run_program,
 )
+from pushpools_tools.stack_yaml import ReadAs
 from pushpools_tools.stackfile import StackSettings
 
 # Per-pool outputs the "To register in Prefect" section shows in full.
@@ -33,16 +37,56 @@ nothing about the value, even a short one."""
 def run_stack(
     directory: Path, settings: StackSettings, record: ProgramRun | None = None
 ) -> ProgramRun:
-    """Run the project's `__main__.py` exactly as `pulumi up` would, offline."""
+    """Run the project's `__main__.py` exactly as `pulumi up` would, offline.
+
+    A ConfigError lists the problems found in reading the stack file (a misspelt
+    `pushpools` namespace) with the config check's own, each problem about a value that
+    is not what was written (`010` is 8) saying how it was written and read."""
     main = str(directory / "__main__.py")
-    return run_program(
-        lambda: runpy.run_path(main, run_name="__main__"),
-        project=settings.project,
-        stack=settings.stack,
-        config=settings.config,
-        secret_keys=settings.secret_keys,
-        record=record,
-    )
+    if settings.problems:
+        # Refused whatever the rest says; the config check runs alone, so that its
+        # problems show in this pass too and nothing is declared.
+        program = _config_check()
+    else:
+        program = lambda: runpy.run_path(main, run_name="__main__")  # noqa: E731
+    try:
+        run = run_program(
+            program,
+            project=settings.project,
+            stack=settings.stack,
+            config=settings.config,
+            secret_keys=settings.secret_keys,
+            record=record,
+        )
+    except ConfigError as error:
+        raise ConfigError(
+            [*settings.problems, *(_annotated(p, settings.written) for p in error.problems)]
+        ) from None
+    if settings.problems:
+        raise ConfigError(list(settings.problems))
+    return run
+
+
+def _config_check() -> Callable[[], object]:
+    """The stack program's config check alone (the one loader), or where a program has
+    none (a revision from before it), nothing."""
+    try:
+        from pushpools.components.loader import load_stack
+    except ImportError:
+        return lambda: None
+    return load_stack
+
+
+def _annotated(problem: str, written: Mapping[str, ReadAs]) -> str:
+    key, _, text = problem.partition(": ")
+    read_as = written.get(key)
+    if read_as is None or not any(_shows(text, form) for form in read_as.shown):
+        return problem
+    return f"{problem} ({read_as.note})"
+
+
+def _shows(text: str, form: str) -> bool:
+    return re.search(rf"(?<![\w.]){re.escape(form)}(?![\w.])", text) is not None
 
 
 def masked(value: Any, digest_key: bytes | None = None) -> Any:
