@@ -1,8 +1,9 @@
 """Offline-plan benchmark: each stack's plan against its floor, side by side in one run.
 
-The floor of a stack is a process that only imports `pulumi` and the provider modules
-that stack's plan imports (the classes it declares): what any Pulumi program declaring
-those resources must pay, including the interpreter's usual exit. Two plans are timed:
+The floor of a stack is a process that only imports `pulumi`, `pydantic` (the design card's
+library for config: validating the stack config is its job) and the provider modules that
+stack's plan imports (the classes it declares): what any Pulumi program declaring those
+resources with its config in pydantic must pay, including the interpreter's usual exit. Two plans are timed:
 
 - the command as `./dev plan` runs it: `.venv/bin/pushpools plan --stack-file <stack>`.
   It ends by freezing its objects, so the interpreter's exit skips collecting them;
@@ -97,7 +98,7 @@ def measure(argv: list[str]) -> tuple[float, float]:
 def stack_commands(stack: Path, modules: list[str]) -> dict[str, list[str]]:
     """The three processes compared: the floor, `pushpools plan` as `./dev plan` runs it,
     and the same plan ending as the floor does (`like`, which the target is judged by)."""
-    floor_code = "import pulumi\n" + "".join(f"import {m}\n" for m in modules)
+    floor_code = "import pulumi\nimport pydantic\n" + "".join(f"import {m}\n" for m in modules)
     return {
         "floor": [sys.executable, "-c", floor_code],
         "plan": [str(ROOT / ".venv" / "bin" / "pushpools"), "plan", "--stack-file", str(stack)],

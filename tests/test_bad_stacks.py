@@ -26,7 +26,7 @@ from pushpools_tools.stackfile import StackFileError, StackSettings, load_stack
 
 CORPUS = sorted((Path(__file__).parent / "bad_stacks").glob("*.yaml"))
 # Credentials the files hold in the wrong place; no message may contain them.
-CANARIES = ("hunter2", "pnu_canary", "ak-canary")
+CANARIES = ("hunter2", "pnu_canary", "pnb_canary", "ak-canary")
 # The files' client-secret dates are judged against this day.
 TODAY = date(2026, 11, 25)
 

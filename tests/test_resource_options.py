@@ -6,7 +6,7 @@ from __future__ import annotations
 import pulumi
 import pytest
 
-from pushpools_tools.engine import ProgramRun, run_program
+from pushpools_tools.engine import ProgramRun, in_creation_order, run_program
 from pushpools_tools.plan import plan_document, render_text, run_stack
 from pushpools_tools.stackfile import load_stack
 from tests.harness import PROJECT_DIR
@@ -14,6 +14,8 @@ from tests.upgrade.stacks import STACK_FILES
 
 # A rotation must never leave the block without a working credential: the new key is
 # created (and handed to the block) before the old one is deleted.
+BLOCK = "pulumi-python:dynamic/prefect:Block"
+WORK_POOL = "pulumi-python:dynamic/prefect:WorkPool"
 KEYS_AND_SECRETS = (
     "gcp:serviceaccount/key:Key",
     "aws:iam/accessKey:AccessKey",
@@ -87,3 +89,36 @@ def test_the_plan_diff_shows_a_changed_option() -> None:
     text = render_diff(diff_plans(plan(False), plan(True)))
     assert "ml-images" in text
     assert "(option) protect" in text
+
+
+def test_destroy_deletes_each_work_pool_before_its_block() -> None:
+    """`pulumi destroy` deletes in reverse dependency order: a work pool must depend on its
+    block (Prefect refuses to delete a block a pool's template references). Derived from
+    the recorded graph, not asserted by deleting in that order here."""
+    settings = load_stack(PROJECT_DIR, STACK_FILES["registered"], stack="registered")
+    run = run_stack(PROJECT_DIR, settings)
+    blocks = {r.name.removesuffix("-credentials-block"): r for r in run.find(BLOCK)}
+    pools = {r.name.removesuffix("-work-pool"): r for r in run.find(WORK_POOL)}
+    assert blocks
+    # The engine deletes a resource only after everything that depends on it.
+    order = [r.urn for r in reversed(in_creation_order(run.resources))]
+    for name, block in blocks.items():
+        assert block.urn in pools[name].dependencies
+        assert order.index(pools[name].urn) < order.index(block.urn), name
+
+
+def test_plan_secret_digests_are_keyed() -> None:
+    """A digest without the key must say nothing of a short secret: the same secret under
+    two keys gives two digests, and neither is its plain hash."""
+    import hashlib
+
+    from pushpools_tools.engine import secret
+    from pushpools_tools.plan import masked
+
+    value = secret("pnu_short")
+    one, two = masked(value, b"key-one"), masked(value, b"key-two")
+    assert one != two
+    plain = hashlib.sha256(b'"pnu_short"').hexdigest()[:16]
+    assert plain not in one
+    assert plain not in two
+    assert "pnu_short" not in one + two
