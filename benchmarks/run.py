@@ -1,9 +1,10 @@
 """Offline-plan benchmark: each stack's plan against its floor, side by side in one run.
 
-The floor of a stack is a process that only imports `pulumi`, `pydantic` (the design card's
-library for config: validating the stack config is its job) and the provider modules that
-stack's plan imports (the classes it declares): what any Pulumi program declaring those
-resources with its config in pydantic must pay, including the interpreter's usual exit. Two plans are timed:
+The floor of a stack is a process that only imports `pulumi`, `pydantic` (the design
+card's library for config: validating the stack config is its job) and the provider
+modules that stack's plan imports (the classes it declares): what any Pulumi program
+declaring those resources with its config in pydantic must pay, including the
+interpreter's usual exit. Two plans are timed:
 
 - the command as `./dev plan` runs it: `.venv/bin/pushpools plan --stack-file <stack>`.
   It ends by freezing its objects, so the interpreter's exit skips collecting them;
