@@ -379,12 +379,28 @@ def _endpoint_problems(
                 f"{push_needs_cloud_message(pool.type.value, api_url)} (the URL comes from "
                 f"{url_source})"
             )
+    account = _cloud_account(api_url) if cloud else None
+    for index, pool in pools:
+        identity = getattr(pool.managed, "aws_federated_identity", None)
+        if account and identity is not None and identity.prefect_account_id.lower() != account:
+            problems.append(
+                f"{NAMESPACE}:pools[{index}].managed.aws_federated_identity.prefect_account_id: "
+                f"{identity.prefect_account_id!r} is not the Prefect Cloud account the stack "
+                f"registers in ({account}, from {url_source}); the role would trust another "
+                "account's flow runs and never this pool's: use that account's ID"
+            )
     if cloud and not has_api_key:
         problems.append(
             f"{NAMESPACE}:{API_KEY}: Prefect Cloud ({url_source}) needs an API key; set it "
             f"with `pulumi config set --secret {NAMESPACE}:{API_KEY} <key>` or PREFECT_API_KEY"
         )
     return problems
+
+
+def _cloud_account(api_url: str) -> str | None:
+    """The account UUID of a Prefect Cloud workspace URL (`/api/accounts/<uuid>/...`)."""
+    parts = api_url.lower().split("/")
+    return parts[parts.index("accounts") + 1] if "accounts" in parts[:-1] else None
 
 
 def _load_templates(

@@ -391,18 +391,19 @@ class AciSettings(ConfigModel):
 
     def physical_names(self) -> list[tuple[str, str, str]]:
         """(what, where it must be unique, config key suffix) for collision checks."""
-        group = f"resource group {self.resource_group_name!r}"
-        where = f"subscription {self.subscription_id}"
+        # Azure resource names ignore case: `Data-RG` and `data-rg` are one resource group.
+        group = f"resource group {self.resource_group_name.lower()!r}"
+        where = f"subscription {self.subscription_id.lower()}"
         names = [
             (
-                f"managed identity {self.names.identity!r}",
+                f"managed identity {str(self.names.identity).lower()!r}",
                 f"{where}, {group}",
                 "azure.names.identity",
             ),
             # Duplicate display names are refused (prevent_duplicate_names) so that no pool
             # silently shares another's app; the tenant is only known at `pulumi up`.
             (
-                f"app registration {self.names.app_registration!r}",
+                f"app registration {str(self.names.app_registration).lower()!r}",
                 "the Entra ID tenant",
                 "azure.names.app_registration",
             ),
