@@ -430,7 +430,11 @@ def test_azure_rbac_administrator_is_conditioned_to_the_pools_roles(run) -> None
         assert "8e3af657" not in i["condition"]  # Owner is never assignable
     prod = next(i for i in rbac if "0e9d8c7b" in i["scope"])
     assert prod["condition"] == only_assigning(
-        ["7f951dda-4ed3-4680-a7ca-43fe172d538d", "25873cdf-2aba-565b-93ab-68904655c51c"]
+        [
+            "7f951dda-4ed3-4680-a7ca-43fe172d538d",
+            "25873cdf-2aba-565b-93ab-68904655c51c",
+            "c7a68f12-e16b-5372-b12c-0be63d4d1ab3",
+        ]
     )
     writer = inputs(
         run.one("azure-native:authorization:RoleDefinition", "github-azure-role-writer")

@@ -50,7 +50,7 @@ CASES: list[tuple[str, str, Any, str]] = [
     ("managed", "quick", "quick", "args: str is not allowed; give a mapping"),
     ("gcp", "ml", {}, "args.project: required, but not set"),
     ("aws", "etl", {}, "args.region: required, but not set"),
-    ("azure", "aci", {"subscription_id": SUBSCRIPTION}, "args.client_secret_expires_on: required"),
+    ("azure", "aci", {"subscription_id": SUBSCRIPTION}, "args: set client_secret_rotation_days"),
     ("modal", "gpu", {"token_id": "ak-x"}, "args.token_secret: required, but not set"),
     (
         "gcp",

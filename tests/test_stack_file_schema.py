@@ -122,15 +122,21 @@ def test_the_schema_refuses_no_key_the_program_accepts(
 ) -> None:
     """In every bad stack file of the corpus, each problem the schema finds is at, under or
     above a key the program names: an editor never flags a key that is right."""
-    refused = 0
+    refused = judged = 0
     for path in CORPUS:
+        if any(not key.startswith("pushpools:") for key, _ in expectations(path)):
+            # Refused while the file is read (repeated keys, encodings, aliases, ...): the
+            # reader's problems, named by line, before any key is judged.
+            continue
+        judged += 1
         expected = [_path(key) for key, _ in expectations(path)]
         found = problems(validator, yaml.safe_load(path.read_text()))
         refused += bool(found)
         for where in found:
             assert any(_related(where, key) for key in expected), (path.name, where, expected)
-    # The schema catches the structural problems: a third of the corpus and more.
-    assert refused >= len(CORPUS) // 3
+    # The schema catches the structural problems: over a third of the corpus once (51 of 138),
+    # and, as semantic cases (values, cross-pool rules, secrets) grew, a quarter and more.
+    assert refused >= judged // 4
 
 
 def _path(config_key: str) -> list[str | int]:
