@@ -109,7 +109,7 @@ def stack_commands(stack: Path, modules: list[str]) -> dict[str, list[str]]:
 
 def modules_summary(modules: list[str]) -> str:
     packages = sorted({m.split(".")[0] for m in modules})
-    return f"pulumi + {len(modules)} modules of {', '.join(packages)}"
+    return f"pulumi, pydantic + {len(modules)} modules of {', '.join(packages)}"
 
 
 def bench_stack(stack: Path, rounds: int) -> dict[str, object]:
