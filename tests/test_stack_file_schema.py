@@ -45,10 +45,42 @@ def problems(validator: jsonschema.Draft7Validator, stack: Any) -> list[list[str
     return [list(error.absolute_path) for error in validator.iter_errors(stack)]
 
 
+def _locked_pydantic() -> str:
+    lock = (PROJECT_DIR / "uv.lock").read_text()
+    return lock.split('name = "pydantic"\nversion = "', 1)[1].split('"', 1)[0]
+
+
+def _property_paths(node: Any, path: str = "") -> set[str]:
+    """Every key the schema describes, as a path through its `properties`."""
+    found: set[str] = set()
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "properties" and isinstance(value, dict):
+                for name, sub in value.items():
+                    found.add(f"{path}/{name}")
+                    found |= _property_paths(sub, f"{path}/{name}")
+            else:
+                found |= _property_paths(value, path)
+    elif isinstance(node, list):
+        for item in node:
+            found |= _property_paths(item, path)
+    return found
+
+
 def test_the_schema_file_is_current() -> None:
-    assert SCHEMA_FILE.read_text() == reference.schema_text(), (
-        f"{SCHEMA_FILE.name} is stale; run `{reference.COMMAND}`"
-    )
+    import pydantic
+
+    generated = reference.schema_text()
+    if pydantic.VERSION == _locked_pydantic():
+        assert SCHEMA_FILE.read_text() == generated, (
+            f"{SCHEMA_FILE.name} is stale; run `{reference.COMMAND}`"
+        )
+    else:
+        # Another pydantic (the run on the lowest versions allowed) words a schema its own
+        # way; the file is generated with the locked one. It must still describe exactly
+        # the keys the models have.
+        committed = json.loads(SCHEMA_FILE.read_text())
+        assert _property_paths(committed) == _property_paths(json.loads(generated))
 
 
 def test_the_schema_is_a_draft_7_schema() -> None:
