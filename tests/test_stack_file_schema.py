@@ -71,7 +71,7 @@ def test_the_schema_file_is_current() -> None:
     import pydantic
 
     generated = reference.schema_text()
-    if pydantic.VERSION == _locked_pydantic():
+    if _locked_pydantic() == pydantic.VERSION:
         assert SCHEMA_FILE.read_text() == generated, (
             f"{SCHEMA_FILE.name} is stale; run `{reference.COMMAND}`"
         )
