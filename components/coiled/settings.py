@@ -14,11 +14,10 @@ from typing import Any
 from pydantic import Field, field_validator, model_validator
 
 from pushpools.components.config.base import ConfigModel, refuse_repeats
-from pushpools.components.config.prefect import SECRET_KEYS as PREFECT_SECRET_KEYS
+from pushpools.components.config.prefect import secret_key_of_a_pool
 from pushpools.components.modal.settings import valid_env
 
 # A top-level key of the `pushpools:` namespace, as `pulumi config set` takes it.
-_CONFIG_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,99}$")
 # Coiled workspace slugs: lowercase letters, digits, '-' and '_' (as in its URLs).
 _WORKSPACE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")
 # Cloud regions of the three clouds Coiled runs on: `us-east-1`, `us-central1`, `eastus`.
@@ -111,17 +110,7 @@ class CoiledSettings(ConfigModel):
     @field_validator("token_key")
     @classmethod
     def _config_key(cls, value: str) -> str:
-        if not _CONFIG_KEY.match(value):
-            raise ValueError(
-                f"{value!r} is not a usable stack-config key; allowed: 1-100 letters, digits, "
-                "'_' and '-', starting with a letter"
-            )
-        if value in PREFECT_SECRET_KEYS:
-            raise ValueError(
-                f"{value!r} is the config key of Prefect's own credential, not of a Coiled "
-                "token; name a key of its own (default coiledApiToken)"
-            )
-        return value
+        return secret_key_of_a_pool(value, "Coiled token", "coiledApiToken")
 
     @field_validator("workspace")
     @classmethod

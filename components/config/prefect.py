@@ -36,6 +36,24 @@ API_KEY = "prefectApiKey"
 AUTH_STRING = "prefectAuthString"
 SECRET_KEYS = frozenset({API_KEY, AUTH_STRING})
 """Top-level secret keys of the `pushpools:` namespace this module reads."""
+# A top-level key of the `pushpools:` namespace, as `pulumi config set` takes it.
+_CONFIG_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,99}$")
+
+
+def secret_key_of_a_pool(value: str, credential: str, default: str) -> str:
+    """Check the name of the secret config key a pool reads its `credential` from (Modal's
+    token, Coiled's): a key `pulumi config set` takes, and not Prefect's own credential's."""
+    if not _CONFIG_KEY.match(value):
+        raise ValueError(
+            f"{value!r} is not a usable stack-config key; allowed: 1-100 letters, digits, "
+            "'_' and '-', starting with a letter"
+        )
+    if value in SECRET_KEYS:
+        raise ValueError(
+            f"{value!r} is the config key of Prefect's own credential, not of a "
+            f"{credential}; name a key of its own (default {default})"
+        )
+    return value
 
 
 class PrefectSettings(ConfigModel):

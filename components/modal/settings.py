@@ -8,10 +8,8 @@ from pydantic import Field, field_validator, model_validator
 
 from pushpools.components.config.base import ConfigModel
 from pushpools.components.config.errors import holds_credential
-from pushpools.components.config.prefect import SECRET_KEYS as PREFECT_SECRET_KEYS
+from pushpools.components.config.prefect import secret_key_of_a_pool
 
-# A top-level key of the `pushpools:` namespace, as `pulumi config set` takes it.
-_CONFIG_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,99}$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -43,27 +41,12 @@ class ModalSettings(ConfigModel):
     @field_validator("token_id_key", "token_secret_key")
     @classmethod
     def _config_key(cls, value: str) -> str:
-        if not _CONFIG_KEY.match(value):
-            raise ValueError(
-                f"{value!r} is not a usable stack-config key; allowed: 1-100 letters, digits, "
-                "'_' and '-', starting with a letter"
-            )
-        return value
+        return secret_key_of_a_pool(value, "Modal token", "modalTokenId / modalTokenSecret")
 
     @field_validator("env")
     @classmethod
     def _env(cls, env: dict[str, str]) -> dict[str, str]:
         return valid_env(env)
-
-    @field_validator("token_id_key", "token_secret_key")
-    @classmethod
-    def _not_a_prefect_key(cls, value: str) -> str:
-        if value in PREFECT_SECRET_KEYS:
-            raise ValueError(
-                f"{value!r} is the config key of Prefect's own credential, not of a Modal "
-                "token; name a key of its own (default modalTokenId / modalTokenSecret)"
-            )
-        return value
 
     @model_validator(mode="after")
     def _two_keys(self) -> ModalSettings:
