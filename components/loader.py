@@ -23,7 +23,14 @@ from pydantic import ValidationError
 from pydantic_core import SchemaValidator
 from pydantic_core import core_schema as cs
 
-from pushpools.components.config.errors import NAMESPACE, a_or_an, describe_errors, masked_text
+from pushpools.components.config.errors import (
+    NAMESPACE,
+    a_or_an,
+    describe_errors,
+    is_misspelt_namespace,
+    masked_text,
+    misspelt_namespace_problem,
+)
 from pushpools.components.config.pool_types import KINDS
 from pushpools.components.config.prefect import API_KEY, AUTH_STRING, PrefectSettings
 from pushpools.components.config.prefect import SECRET_KEYS as PREFECT_SECRET_KEYS
@@ -172,6 +179,8 @@ def _namespace_values() -> tuple[dict[str, Any], set[str], list[str]]:
     for full_key, raw in sorted(config.items()):
         namespace, _, key = full_key.partition(":")
         if namespace != NAMESPACE:
+            if is_misspelt_namespace(namespace):
+                problems.append(misspelt_namespace_problem(full_key))
             continue
         is_secret = runtime_config.is_config_secret(full_key)
         if key not in allowed:

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from harness import PROJECT_DIR
+from harness import PROJECT_DIR, config_problems
 
 from pushpools.components.loader import ConfigError
 from pushpools_tools.plan import run_stack
@@ -316,6 +316,21 @@ def test_a_misspelt_namespace_is_found_and_the_right_one_is_not(tmp_path: Path) 
         "program never reads this key and its value would be silently ignored; did you mean "
         "`pushpools:labels`?"
     )
+
+
+def test_pulumi_up_refuses_a_misspelt_namespace_too() -> None:
+    """`pulumi up` hands the program the config without the file: the stack program
+    itself refuses a key in a misspelt namespace, before declaring anything, rather than
+    running without the labels (or pools) the user meant to set."""
+    pool = {"name": "c-run", "type": "cloud-run:push", "gcp": {"project": "acme-data-dev"}}
+    problems = config_problems(
+        {"pushpools:pools": [pool], "pushpool:labels": {"team": "data"}, "aws:region": "x"}
+    )
+    assert problems == [
+        "pushpool:labels: `pushpool:` is not the `pushpools:` namespace, so the stack program "
+        "never reads this key and its value would be silently ignored; did you mean "
+        "`pushpools:labels`?"
+    ]
 
 
 def test_how_a_value_was_read_is_said_only_where_the_problem_shows_it(tmp_path: Path) -> None:

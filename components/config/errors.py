@@ -148,3 +148,37 @@ def _is_plain(value: Any) -> bool:
 def a_or_an(word: str) -> str:
     """`ecs:push` -> `an ecs:push`; for messages."""
     return f"an {word}" if word.lstrip("'\"")[:1].lower() in tuple("aeiou") else f"a {word}"
+
+
+def is_misspelt_namespace(namespace: str) -> bool:
+    """Whether a config namespace looks like a misspelt `pushpools` (another case, a
+    separator, or up to two edits away): its keys would be silently ignored."""
+    if namespace == NAMESPACE:
+        return False
+    folded = namespace.lower()
+    squeezed = "".join(c for c in folded if c.isalnum())
+    return namespace == "" or squeezed == NAMESPACE or _edits(folded, NAMESPACE) <= 2
+
+
+def misspelt_namespace_problem(full_key: str, where: str = "") -> str:
+    """The problem of a key in a misspelt namespace; `where` says where it is written."""
+    namespace, _, name = full_key.partition(":")
+    return (
+        f"{full_key}: {where}`{namespace}:` is not the `{NAMESPACE}:` namespace, so the stack "
+        f"program never reads this key and its value would be silently ignored; did you mean "
+        f"`{NAMESPACE}:{name}`?"
+    )
+
+
+def _edits(a: str, b: str) -> int:
+    """Levenshtein distance, with a swap of two neighbours as one edit."""
+    previous: list[int] = []
+    row = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        earlier, previous, row = previous, row, [i]
+        for j, cb in enumerate(b, 1):
+            cost = min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                cost = min(cost, earlier[j - 2] + 1)
+            row.append(cost)
+    return row[-1]

@@ -59,8 +59,12 @@ def run_stack(
             record=record,
         )
     except ConfigError as error:
+        # The stack program finds a misspelt namespace too (for `pulumi up`); the reader's
+        # own problem about that key says on which line it is, so it is the one shown.
+        keys = tuple(f"{p.split(': ', 1)[0]}: " for p in settings.problems)
+        program_problems = [p for p in error.problems if not p.startswith(keys)]
         raise ConfigError(
-            [*settings.problems, *(_annotated(p, settings.written) for p in error.problems)]
+            [*settings.problems, *(_annotated(p, settings.written) for p in program_problems)]
         ) from None
     if settings.problems:
         raise ConfigError(list(settings.problems))

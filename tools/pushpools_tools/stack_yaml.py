@@ -29,7 +29,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pushpools.components.config.errors import NAMESPACE
+from pushpools.components.config.errors import (
+    NAMESPACE,
+    is_misspelt_namespace,
+    misspelt_namespace_problem,
+)
 from pushpools.components.config.stack import StackConfig
 from pushpools_tools.yaml_reader import (
     Document,
@@ -460,32 +464,8 @@ def _how_read(written: Written, *, top_level: bool) -> str:
 def _namespace_problems(keys: dict[str, str], document: Document) -> list[str]:
     problems = []
     for full, key in keys.items():
-        namespace, _, name = full.partition(":")
-        if namespace != NAMESPACE and _looks_like(namespace, NAMESPACE):
-            problems.append(
-                f"{full}: line {document.lines.get(('config', key))}: `{namespace}:` is not "
-                f"the `{NAMESPACE}:` namespace, so the stack program never reads this key "
-                f"and its value would be silently ignored; did you mean `{NAMESPACE}:{name}`?"
-            )
+        namespace = full.partition(":")[0]
+        if is_misspelt_namespace(namespace):
+            line = document.lines.get(("config", key))
+            problems.append(misspelt_namespace_problem(full, f"line {line}: "))
     return problems
-
-
-def _looks_like(namespace: str, ours: str) -> bool:
-    """A misspelling of `ours`: another case, a separator, or up to two edits away."""
-    folded = namespace.lower()
-    squeezed = "".join(c for c in folded if c.isalnum())
-    return namespace == "" or squeezed == ours or _edits(folded, ours) <= 2
-
-
-def _edits(a: str, b: str) -> int:
-    """Levenshtein distance, with a swap of two neighbours as one edit."""
-    previous: list[int] = []
-    row = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        earlier, previous, row = previous, row, [i]
-        for j, cb in enumerate(b, 1):
-            cost = min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (ca != cb))
-            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
-                cost = min(cost, earlier[j - 2] + 1)
-            row.append(cost)
-    return row[-1]
