@@ -105,6 +105,7 @@ class AciPushPoolArgs(TypedDict):
     secret_generation: NotRequired[int]
     delete_images_on_destroy: NotRequired[bool]
     role: NotRequired[AciRole]
+    app_owners: NotRequired[list[str]]
     type: NotRequired[PoolType]
     naming: NotRequired[Naming]
     credentials_block_name: NotRequired[str]
@@ -172,17 +173,25 @@ class AciPushPool(PoolComponent):
         # Entra ID objects carry no key/value tags (their `tags` steer Entra behaviour);
         # the notes say who manages them instead.
         notes = "; ".join(f"{key}: {value}" for key, value in tags.items())
+        owners = self._owners(name, azure)
         self.application = azuread.Application(
             f"{name}-app",
             display_name=azure.names.app_registration,
             notes=notes,
+            owners=owners,
             # Fail instead of silently adding a second app of the same name next to one
             # that, e.g., the imperative helper made.
             prevent_duplicate_names=True,
             opts=child,
         )
         self.service_principal = azuread.ServicePrincipal(
-            f"{name}-sp", client_id=self.application.client_id, notes=notes, opts=child
+            f"{name}-sp",
+            client_id=self.application.client_id,
+            notes=notes,
+            # The service principal is a directory object of its own: under
+            # Application.ReadWrite.OwnedBy its updates and deletion need ownership too.
+            owners=owners,
+            opts=child,
         )
         # A new generation or end date replaces the secret; Pulumi creates the new one (and
         # updates whatever reads it) before it deletes the old one.
@@ -309,6 +318,33 @@ class AciPushPool(PoolComponent):
                 "resourceGroupName": self.resource_group_name,
             },
         )
+
+    def _owners(self, name: str, azure: AciSettings) -> pulumi.Output[list[str]]:
+        """Who owns the app registration and its service principal: `app_owners`, or else
+        the principal running Pulumi. A deploy identity holding only Microsoft Graph
+        `Application.ReadWrite.OwnedBy` may update and delete only the objects it owns:
+        without it among the owners, the next secret rotation or `destroy` is refused (403)."""
+        deployer = azuread.get_client_config_output(opts=pulumi.InvokeOptions(parent=self))
+
+        def owners(object_id: str | None) -> list[str]:
+            if azure.app_owners is None:
+                # A real login always has an object ID; plain unit-test mocks (a user's own
+                # tests) may answer the invoke with nothing.
+                return [object_id.lower()] if object_id else []
+            # Previews run as whoever previews (the GitOps preview identity need not own
+            # anything); the principal that applies changes should be among the owners.
+            applying = not pulumi.runtime.is_dry_run()
+            if applying and object_id and object_id.lower() not in azure.app_owners:
+                pulumi.log.warn(
+                    f"pool {name}: the principal deploying this stack (object ID "
+                    f"{object_id}) is not in azure.app_owners {azure.app_owners}; with "
+                    "Microsoft Graph Application.ReadWrite.OwnedBy it cannot update or "
+                    "delete the app registration after this update: add it to the list",
+                    resource=self,
+                )
+            return list(azure.app_owners)
+
+        return deployer.object_id.apply(owners)
 
     def _client_secret_end_date(self, name: str, azure: AciSettings) -> pulumi.Input[str]:
         """The fixed day, or the end of the current rotation period: a new period (the first

@@ -10,7 +10,7 @@ from enum import StrEnum
 from pydantic import Field, field_validator, model_validator
 
 from pushpools.components import clock
-from pushpools.components.config.base import ConfigModel
+from pushpools.components.config.base import ConfigModel, refuse_repeats
 from pushpools.components.naming import NameRule, Naming, fill_names, fit, stable_hash
 
 # Public Azure regions (`az account list-locations`, regionType Physical), by ARM name.
@@ -262,6 +262,19 @@ class AciSettings(ConfigModel):
             "naming it."
         ),
     )
+    app_owners: list[str] | None = Field(
+        default=None,
+        description=(
+            "Object IDs of the users and service principals that own the app registration and its "
+            "service principal. Default: the principal that runs `pulumi up` (the azuread "
+            "provider's login), which, holding Microsoft Graph `Application.ReadWrite.OwnedBy` "
+            "(the GitOps deploy identity), can update or delete only what it owns. When set, it "
+            "is the whole list: name every principal that deploys the stack (a read-only preview "
+            "identity need not be listed), or the owners follow whoever runs it. Owners other "
+            "than the deploying principal itself need `Application.ReadWrite.All` (or an Entra "
+            "administrator) to add."
+        ),
+    )
     role: AciRole = Field(
         default=AciRole.CONTRIBUTOR,
         description=(
@@ -294,6 +307,28 @@ class AciSettings(ConfigModel):
                 + ", ".join(sorted(AZURE_LOCATIONS))
             )
         return canonical
+
+    @field_validator("app_owners")
+    @classmethod
+    def _app_owners(cls, owners: list[str] | None) -> list[str] | None:
+        if owners is None:
+            return None
+        if not owners:
+            raise ValueError(
+                "[] would leave the app registration without owners, so a deploy identity "
+                "holding Application.ReadWrite.OwnedBy could not update or delete it; allowed: "
+                "one or more object IDs, or no app_owners key (the deploying principal)"
+            )
+        bad = [o for o in owners if not _GUID.match(o)]
+        if bad:
+            raise ValueError(
+                f"{bad[0]!r} is not an Entra object ID; allowed: a GUID such as "
+                "'00000000-0000-0000-0000-000000000000' (`az ad sp show --id <client id> "
+                "--query id`, `az ad user show --id <upn> --query id`)"
+            )
+        refuse_repeats(owners, "owner", fold=str.lower, clash="are one object ID")
+        # Graph answers object IDs in lower case: the same spelling never shows as a change.
+        return sorted(o.lower() for o in owners)
 
     @field_validator("existing_resource_group")
     @classmethod

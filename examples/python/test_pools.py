@@ -15,6 +15,9 @@ import pulumi
 import pytest
 
 AVAILABILITY_ZONES = "aws:index/getAvailabilityZones:getAvailabilityZones"
+CLIENT_CONFIG = "azuread:index/getClientConfig:getClientConfig"
+# Who `pulumi up` signs in to Entra ID as (e.g. your pipeline's deploy identity).
+DEPLOYER_OBJECT_ID = "11111111-2222-4333-8444-555555555555"
 
 
 class PlainMocks(pulumi.runtime.Mocks):
@@ -29,9 +32,16 @@ class PlainMocks(pulumi.runtime.Mocks):
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
         # Data sources (invokes) get an answer only where a test needs one: an ECS pool
-        # with a new VPC asks AWS for the region's availability zones.
+        # with a new VPC asks AWS for the region's availability zones; an ACI pool asks
+        # Entra ID who deploys it, to make that principal the app registration's owner.
         if args.token == AVAILABILITY_ZONES:
             return {"names": ["eu-west-1a", "eu-west-1b", "eu-west-1c"]}
+        if args.token == CLIENT_CONFIG:
+            return {
+                "clientId": "66666666-7777-4888-9999-000000000000",
+                "objectId": DEPLOYER_OBJECT_ID,
+                "tenantId": "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee",
+            }
         return {}
 
     def named(self, type_: str, name: str) -> pulumi.runtime.MockResourceArgs:
@@ -114,5 +124,12 @@ def test_every_pool_kind_builds_under_plain_mocks(mocks: PlainMocks) -> None:
     # The least-privilege Azure roles: assigning an identity only on the pool's own one.
     assign = mocks.named("azure-native:authorization:RoleAssignment", "aci-assign-identity")
     assert assign.inputs["scope"] == "aci-acr-identity-id"
+    # Whoever deploys owns the app registration and its service principal, so a deploy
+    # identity with only Application.ReadWrite.OwnedBy can still rotate and delete them.
+    for type_, name in (
+        ("azuread:index/application:Application", "aci-app"),
+        ("azuread:index/servicePrincipal:ServicePrincipal", "aci-sp"),
+    ):
+        assert mocks.named(type_, name).inputs["owners"] == [DEPLOYER_OBJECT_ID]
     # The ECS pool's tasks get the security group it made.
     assert mocks.named("aws:ec2/securityGroup:SecurityGroup", "etl-security-group")

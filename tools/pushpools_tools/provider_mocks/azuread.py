@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from pulumi.runtime.mocks import MockResourceArgs
+from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs
 
 from pushpools_tools.provider_mocks import stable_id
 from pushpools_tools.provider_mocks.azure import MOCK_TENANT_ID
@@ -13,6 +13,12 @@ from pushpools_tools.provider_mocks.azure import MOCK_TENANT_ID
 
 def _guid(*parts: str) -> str:
     return str(uuid.UUID(stable_id(*parts, length=32)))
+
+
+# The principal the simulated `pulumi up` signs in to Entra ID as (a deploy app's service
+# principal): its application (client) ID and its object ID, which differ, as in Entra.
+DEPLOYER_CLIENT_ID = _guid("deployer", "client")
+DEPLOYER_OBJECT_ID = _guid("deployer", "service-principal")
 
 
 def _application(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
@@ -67,6 +73,18 @@ def _federated_credential(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
     }
 
 
+def _client_config(args: MockCallArgs) -> dict[str, Any]:
+    # The provider's data source takes no arguments and answers from its login; its ID
+    # joins the three values.
+    del args
+    return {
+        "id": f"{MOCK_TENANT_ID}-{DEPLOYER_CLIENT_ID}-{DEPLOYER_OBJECT_ID}",
+        "clientId": DEPLOYER_CLIENT_ID,
+        "objectId": DEPLOYER_OBJECT_ID,
+        "tenantId": MOCK_TENANT_ID,
+    }
+
+
 RESOURCES = {
     "azuread:index/applicationFederatedIdentityCredential:ApplicationFederatedIdentityCredential": (
         _federated_credential
@@ -76,4 +94,6 @@ RESOURCES = {
     "azuread:index/applicationPassword:ApplicationPassword": _application_password,
 }
 
-CALLS: dict[str, Any] = {}
+CALLS = {
+    "azuread:index/getClientConfig:getClientConfig": _client_config,
+}
