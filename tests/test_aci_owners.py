@@ -56,17 +56,42 @@ def test_the_plan_shows_the_owners(run: ProgramRun) -> None:
     assert DEPLOYER_OBJECT_ID in app_section
 
 
-def test_an_existing_stack_gets_its_owners_in_place_not_a_new_app(
-    run: ProgramRun, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _diff_without_owners_before(run: ProgramRun, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The diff from what every stack deployed before this release declared (no owners)."""
     monkeypatch.setenv(DIGEST_KEY_ENV, "a-throwaway-key-for-this-comparison")
     new = plan_document(run)
-    # What every stack deployed before this release declared: no owners.
     old = copy.deepcopy(new)
     for resource in old["resources"]:
         if resource["type"] in (APP, SP):
             resource["inputs"].pop("owners")
-    diff = diff_plans(old, new)
+            resource.get("options", {}).pop("ignore_changes", None)
+    return diff_plans(old, new)
+
+
+def test_by_default_the_owners_are_set_at_creation_and_not_compared_again(
+    run: ProgramRun, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pulumi keeps an ignored input's old value: an existing app is neither replaced nor
+    given new owners (an administrator adds the deployer once, as CHANGELOG says), and a
+    preview by another principal (the GitOps preview and drift jobs) plans no change."""
+    for resource in (run.one(APP, "aci-app"), run.one(SP, "aci-sp")):
+        assert resource.options.get("ignore_changes") == ["owners"]
+    diff = _diff_without_owners_before(run, monkeypatch)
+    changed = {c.name: [i.key for i in c.inputs] for c in diff.changes}
+    assert changed == {
+        "aci-app": ["(option) ignore_changes"],
+        "aci-sp": ["(option) ignore_changes"],
+    }
+    assert all(c.action == "update" for c in diff.changes)
+
+
+def test_listed_app_owners_are_kept_as_listed_in_place_not_a_new_app(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    run = run_pools(aci_pool(app_owners=[CI_DEPLOY]))
+    for resource in (run.one(APP, "aci-app"), run.one(SP, "aci-sp")):
+        assert "ignore_changes" not in resource.options
+    diff = _diff_without_owners_before(run, monkeypatch)
     assert sorted((c.action, c.name) for c in diff.changes) == [
         ("update", "aci-app"),
         ("update", "aci-sp"),
@@ -75,7 +100,7 @@ def test_an_existing_stack_gets_its_owners_in_place_not_a_new_app(
     text = render_diff(diff)
     assert "2 to update" in text
     assert "replace" not in text
-    assert f'owners: null → ["{DEPLOYER_OBJECT_ID}"]' in text
+    assert f'owners: null → ["{CI_DEPLOY}"]' in text
 
 
 def test_app_owners_is_the_whole_list_so_owners_do_not_follow_who_runs_it() -> None:

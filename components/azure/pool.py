@@ -174,6 +174,16 @@ class AciPushPool(PoolComponent):
         # the notes say who manages them instead.
         notes = "; ".join(f"{key}: {value}" for key, value in tags.items())
         owners = self._owners(name, azure)
+        if azure.app_owners is None:
+            # The deployer's own ID, set when the app is created and not compared again:
+            # the GitOps preview and drift jobs run as another principal, whose ID would
+            # otherwise show as an owners change on every preview. Listed `app_owners` are
+            # kept as listed.
+            owned = pulumi.ResourceOptions.merge(
+                child, pulumi.ResourceOptions(ignore_changes=["owners"])
+            )
+        else:
+            owned = child
         self.application = azuread.Application(
             f"{name}-app",
             display_name=azure.names.app_registration,
@@ -182,7 +192,7 @@ class AciPushPool(PoolComponent):
             # Fail instead of silently adding a second app of the same name next to one
             # that, e.g., the imperative helper made.
             prevent_duplicate_names=True,
-            opts=child,
+            opts=owned,
         )
         self.service_principal = azuread.ServicePrincipal(
             f"{name}-sp",
@@ -191,7 +201,7 @@ class AciPushPool(PoolComponent):
             # The service principal is a directory object of its own: under
             # Application.ReadWrite.OwnedBy its updates and deletion need ownership too.
             owners=owners,
-            opts=child,
+            opts=owned,
         )
         # A new generation or end date replaces the secret; Pulumi creates the new one (and
         # updates whatever reads it) before it deletes the old one.

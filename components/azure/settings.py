@@ -266,13 +266,14 @@ class AciSettings(ConfigModel):
         default=None,
         description=(
             "Object IDs of the users and service principals that own the app registration and its "
-            "service principal. Default: the principal that runs `pulumi up` (the azuread "
-            "provider's login), which, holding Microsoft Graph `Application.ReadWrite.OwnedBy` "
-            "(the GitOps deploy identity), can update or delete only what it owns. When set, it "
-            "is the whole list: name every principal that deploys the stack (a read-only preview "
-            "identity need not be listed), or the owners follow whoever runs it. Owners other "
-            "than the deploying principal itself need `Application.ReadWrite.All` (or an Entra "
-            "administrator) to add."
+            "service principal. Default: the principal whose `pulumi up` creates them (the "
+            "azuread provider's login), set at creation and not compared again, so previews by "
+            "another principal plan no change; holding Microsoft Graph "
+            "`Application.ReadWrite.OwnedBy` (the GitOps deploy identity), it can update or "
+            "delete only what it owns. When set, it is the whole list, kept as listed: name "
+            "every principal that deploys the stack (a read-only preview identity need not be "
+            "listed). Owners other than the deploying principal itself need "
+            "`Application.ReadWrite.All` (or an Entra administrator) to add."
         ),
     )
     role: AciRole = Field(

@@ -243,9 +243,11 @@ def _compared(
     old: dict[str, Any], new: dict[str, Any], *, renamed_from: bool
 ) -> ResourceChange | None:
     forcing = REPLACED_BY.get(new["type"], ())
+    # As Pulumi does, an input the program asks to ignore keeps its old value on update.
+    ignored = set(new.get("options", {}).get("ignore_changes") or ())
     inputs = []
     for key in sorted(set(old["inputs"]) | set(new["inputs"])):
-        if key in _IGNORED_INPUTS:
+        if key in _IGNORED_INPUTS or key in ignored:
             continue
         a, b = old["inputs"].get(key), new["inputs"].get(key)
         secret = _is_mask(a) or _is_mask(b)
