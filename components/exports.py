@@ -24,8 +24,8 @@ def export_pools(
     """Export `pools` (plain: what to register in Prefect, minus secrets),
     `credentials_blocks` (secret: each pool's block payload), `prefect_yaml` (per pool, the
     lines that send a deployment there), `coiled_setup` (only with Coiled pools that declare
-    Coiled's cloud setup: what to enter in Coiled's UI) and `prefect_registration` (whether and where the
-    pools were registered, and their IDs there)."""
+    Coiled's cloud setup: what to enter in Coiled's UI) and `prefect_registration` (whether
+    and where the pools were registered, and their IDs there)."""
     pulumi.export("pools", {c.pool_name: _pool_summary(c) for c in components})
     pulumi.export("prefect_yaml", {c.pool_name: _deployment_snippet(c) for c in components})
     # Coiled pools with `cloud_setup`: what the user enters in Coiled's setup page.

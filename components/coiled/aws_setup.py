@@ -1,4 +1,4 @@
-"""Coiled's AWS setup as code: what `coiled setup aws` creates, declared (documents: aws_policies.py).
+"""Coiled's AWS setup as code: what `coiled setup aws` creates (documents: aws_policies.py).
 
 The role trusts Coiled's control plane with the workspace's external ID, so Coiled acts in
 the account with short-lived credentials and no key exists anywhere. What no code here can
@@ -78,7 +78,7 @@ def coiled_aws_setup(
     ongoing = iam.Policy(
         f"{pool_name}-coiled-ongoing",
         name=names.ongoing_policy,
-        description=f"What Coiled does every day for the pool {pool_name} (Coiled's ongoing policy)",
+        description=f"What Coiled does daily for the pool {pool_name} (Coiled's ongoing policy)",
         policy=pulumi.Output.all(account_id, instance_role.arn, profile.arn).apply(
             lambda values: json.dumps(aws_policies.ongoing_policy(*values))
         ),

@@ -284,9 +284,11 @@ class CoiledCloudSetup(ConfigModel):
         assert self.gcp is not None
         gcp, names = self.gcp, self.gcp.names
         where = f"project {gcp.project}"
-        return [
-            (f"service account {gcp.email(names.service_account)!r}", where, f"{key}.gcp.names.service_account"),
-            (f"service account {gcp.email(names.data_service_account)!r}", where, f"{key}.gcp.names.data_service_account"),
-            (f"custom role {names.role!r}", where, f"{key}.gcp.names.role"),
-            (f"custom role {names.data_role!r}", where, f"{key}.gcp.names.data_role"),
-        ]  # fmt: skip
+        accounts = [
+            (f"service account {gcp.email(getattr(names, field))!r}", field)
+            for field in ("service_account", "data_service_account")
+        ]
+        roles = [
+            (f"custom role {getattr(names, field)!r}", field) for field in ("role", "data_role")
+        ]
+        return [(what, where, f"{key}.gcp.names.{field}") for what, field in accounts + roles]
