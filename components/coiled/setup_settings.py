@@ -222,7 +222,7 @@ class CoiledCloudSetup(ConfigModel):
     @model_validator(mode="after")
     def _one_cloud(self) -> CoiledCloudSetup:
         if (self.aws is None) == (self.gcp is None):
-            given = "both 'aws' and 'gcp' are set" if self.aws else "neither 'aws' nor 'gcp'"
+            given = "both 'aws' and 'gcp' are set" if self.aws else "neither 'aws' nor 'gcp' is set"
             raise ValueError(
                 f"{given}; a Coiled workspace runs in one cloud: set exactly one of them"
             )
