@@ -200,6 +200,10 @@ class CoiledSettings(ConfigModel):
         setup = self.cloud_setup.resolve_names(pool_name, naming, self.workspace)
         return self.model_copy(update={"cloud_setup": setup})
 
+    def naming_problem(self) -> str | None:
+        """A name the pool's naming cannot give (after `resolve_names`)."""
+        return None if self.cloud_setup is None else self.cloud_setup.missing_names()
+
     def physical_names(self) -> list[tuple[str, str, str]]:
         return [] if self.cloud_setup is None else self.cloud_setup.physical_names()
 

@@ -71,11 +71,18 @@ class CoiledAwsNames(ConfigModel):
         default=None, description="Managed policy with the permissions Coiled uses every day."
     )
     instance_role: str | None = Field(
-        default=None, description="Role of the cluster VMs (helper: the workspace's name)."
+        default=None,
+        description=(
+            "Role of the cluster VMs; default `<pool>-coiled-instance` (helper: the value of "
+            "`coiled.workspace`, as Coiled's control plane names it)."
+        ),
     )
     instance_profile: str | None = Field(
         default=None,
-        description="Instance profile of the cluster VMs (helper: the workspace's name).",
+        description=(
+            "Instance profile of the cluster VMs; default `<pool>-coiled-instance` (helper: the "
+            "value of `coiled.workspace`)."
+        ),
     )
 
     @field_validator("role", "instance_role")
@@ -158,8 +165,20 @@ class CoiledGcpNames(ConfigModel):
     data_service_account: str | None = Field(
         default=None, description="Account ID of the service account the cluster VMs carry."
     )
-    role: str | None = Field(default=None, description="ID of the control plane's custom role.")
-    data_role: str | None = Field(default=None, description="ID of the VMs' custom role.")
+    role: str | None = Field(
+        default=None,
+        description=(
+            "ID of the control plane's custom role; default `<pool>_coiled`, the pool's dashes "
+            "made underscores (helper: `coiled`)."
+        ),
+    )
+    data_role: str | None = Field(
+        default=None,
+        description=(
+            "ID of the VMs' custom role; default `<pool>_coiled_data`, the pool's dashes made "
+            "underscores (helper: `coiled_data`)."
+        ),
+    )
 
     @field_validator("service_account", "data_service_account")
     @classmethod
@@ -231,35 +250,48 @@ class CoiledCloudSetup(ConfigModel):
     def resolve_names(
         self, pool_name: str, naming: Naming, workspace: str | None
     ) -> CoiledCloudSetup:
-        """A copy with every unset name filled in from the pool's name or Coiled's own."""
+        """A copy with every unset name filled in from the pool's name or Coiled's own. Under
+        `naming: helper` without a workspace the instance role and profile stay unset
+        (`missing_names` says so)."""
+        sections: dict[str, object] = {}
         if self.aws is not None:
             helper = dict(AWS_HELPER_NAMES)
-            if naming is Naming.HELPER:
-                unset = [
-                    f"names.{key}"
-                    for key in ("instance_role", "instance_profile")
-                    if getattr(self.aws.names, key) is None
-                ]
-                if unset and workspace is None:
-                    raise ValueError(
-                        "naming 'helper' names the instance role and profile after the Coiled "
-                        "workspace, as Coiled does, but coiled.workspace is not set; set it, or "
-                        f"set cloud_setup.aws.{' and '.join(unset)}"
-                    )
-                helper |= {"instance_role": str(workspace), "instance_profile": str(workspace)}
-            names = fill_names(self.aws.names, pool_name, naming, helper, _AWS_DERIVED)
-            return self._with(aws=self.aws.model_copy(update={"names": names}))
-        assert self.gcp is not None
-        names = fill_names(self.gcp.names, pool_name, naming, GCP_HELPER_NAMES, _GCP_DERIVED)
-        if naming is Naming.DERIVED:
-            names = names.model_copy(
-                update={
-                    key: str(getattr(names, key)).replace("-", "_")
-                    for key in ("role", "data_role")
-                    if getattr(self.gcp.names, key) is None
-                }
-            )
-        return self._with(gcp=self.gcp.model_copy(update={"names": names}))
+            derived = dict(_AWS_DERIVED)
+            if naming is Naming.HELPER and workspace is None:
+                derived = {k: v for k, v in derived.items() if not k.startswith("instance_")}
+            elif workspace is not None:
+                helper |= {"instance_role": workspace, "instance_profile": workspace}
+            names = fill_names(self.aws.names, pool_name, naming, helper, derived)
+            sections["aws"] = self.aws.model_copy(update={"names": names})
+        if self.gcp is not None:
+            names = fill_names(self.gcp.names, pool_name, naming, GCP_HELPER_NAMES, _GCP_DERIVED)
+            if naming is Naming.DERIVED:
+                names = names.model_copy(
+                    update={
+                        key: str(getattr(names, key)).replace("-", "_")
+                        for key in ("role", "data_role")
+                        if getattr(self.gcp.names, key) is None
+                    }
+                )
+            sections["gcp"] = self.gcp.model_copy(update={"names": names})
+        return self._with(**sections)
+
+    def missing_names(self) -> str | None:
+        """What is left unnamed after `resolve_names`, and how to name it."""
+        if self.aws is None:
+            return None
+        unset = [
+            f"names.{key}"
+            for key in ("instance_role", "instance_profile")
+            if getattr(self.aws.names, key) is None
+        ]
+        if not unset:
+            return None
+        return (
+            "naming 'helper' names the instance role and profile after the Coiled workspace, "
+            "as Coiled does, but coiled.workspace is not set; set it, or set "
+            f"coiled.cloud_setup.aws.{' and '.join(unset)}"
+        )
 
     def _with(self, **sections: object) -> CoiledCloudSetup:
         return type(self).model_construct(

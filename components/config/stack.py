@@ -194,6 +194,11 @@ class PoolConfig(ConfigModel):
                 f"naming {self.naming.value!r} is set, but {a_or_an(repr(self.type.value))} "
                 f"pool creates nothing with a physical name{unless}; remove naming"
             )
+        # A name the naming mode cannot give (Coiled's helper names need the workspace).
+        naming_problem = getattr(section, "naming_problem", None)
+        problem = naming_problem() if naming_problem is not None else None
+        if problem is not None:
+            raise ValueError(problem)
         return self
 
     @model_validator(mode="after")
