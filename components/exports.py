@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import pulumi
 
+from pushpools.components.coiled.pool import CoiledPushPool
 from pushpools.components.pool_component import PoolComponent
 from pushpools.components.prefect.deployment import prefect_yaml_snippet
 
@@ -22,10 +23,19 @@ def export_pools(
 ) -> None:
     """Export `pools` (plain: what to register in Prefect, minus secrets),
     `credentials_blocks` (secret: each pool's block payload), `prefect_yaml` (per pool, the
-    lines that send a deployment there) and `prefect_registration` (whether and where the
-    pools were registered, and their IDs there)."""
+    lines that send a deployment there), `coiled_setup` (only with Coiled pools that declare
+    Coiled's cloud setup: what to enter in Coiled's UI) and `prefect_registration` (whether
+    and where the pools were registered, and their IDs there)."""
     pulumi.export("pools", {c.pool_name: _pool_summary(c) for c in components})
     pulumi.export("prefect_yaml", {c.pool_name: _deployment_snippet(c) for c in components})
+    # Coiled pools with `cloud_setup`: what the user enters in Coiled's setup page.
+    coiled_setups = {
+        c.pool_name: summary
+        for c in components
+        if isinstance(c, CoiledPushPool) and (summary := c.coiled_setup_summary()) is not None
+    }
+    if coiled_setups:
+        pulumi.export("coiled_setup", coiled_setups)
     if registration is not None:
         registered = registered or {}
         pulumi.export(

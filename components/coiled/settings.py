@@ -13,9 +13,11 @@ from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
+from pushpools.components.coiled.setup_settings import CoiledCloudSetup
 from pushpools.components.config.base import ConfigModel, refuse_repeats
 from pushpools.components.config.prefect import secret_key_of_a_pool
 from pushpools.components.modal.settings import valid_env
+from pushpools.components.naming import Naming
 
 # A top-level key of the `pushpools:` namespace, as `pulumi config set` takes it.
 # Coiled workspace slugs: lowercase letters, digits, '-' and '_' (as in its URLs).
@@ -107,6 +109,14 @@ class CoiledSettings(ConfigModel):
         ),
     )
 
+    cloud_setup: CoiledCloudSetup | None = Field(
+        default=None,
+        description=(
+            "Coiled's own cloud setup (what `coiled setup aws|gcp` creates), declared by this "
+            "pool: opt-in; without it the pool creates nothing in any cloud."
+        ),
+    )
+
     @field_validator("token_key")
     @classmethod
     def _config_key(cls, value: str) -> str:
@@ -179,6 +189,23 @@ class CoiledSettings(ConfigModel):
                 "Coiled worker runs the software environment and ignores the image: keep one"
             )
         return self
+
+    def creates_cloud_resources(self) -> bool:
+        return self.cloud_setup is not None
+
+    def resolve_names(self, pool_name: str, naming: Naming) -> CoiledSettings:
+        """A copy whose cloud setup has every name (see CoiledCloudSetup.resolve_names)."""
+        if self.cloud_setup is None:
+            return self
+        setup = self.cloud_setup.resolve_names(pool_name, naming, self.workspace)
+        return self.model_copy(update={"cloud_setup": setup})
+
+    def naming_problem(self) -> str | None:
+        """A name the pool's naming cannot give (after `resolve_names`)."""
+        return None if self.cloud_setup is None else self.cloud_setup.missing_names()
+
+    def physical_names(self) -> list[tuple[str, str, str]]:
+        return [] if self.cloud_setup is None else self.cloud_setup.physical_names()
 
     def secret_config_keys(self) -> dict[str, str]:
         """Top-level secret config keys this pool reads -> the setting that names each."""

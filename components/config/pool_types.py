@@ -75,6 +75,9 @@ class PoolKind:
     neither `naming` nor `labels`, and their section may be left out (all defaults)."""
     takes_labels: bool = True
     """Whether its resources carry the stack's labels (Managed pools: their AWS role)."""
+    cloud_resources_opt_in: bool = False
+    """Whether it creates cloud resources only when its section opts in (Coiled's
+    `cloud_setup`): its section may then be left out, and `naming` is refused without them."""
     secret_args: Mapping[str, str] = field(default_factory=dict)
     """Component argument -> the settings field that names the secret config key the stack
     program reads it from (Modal's token)."""
@@ -184,10 +187,11 @@ KINDS: tuple[PoolKind, ...] = (
         block_type_slug="coiled-credentials",
         credentials_variable="credentials",
         default_block_name="{pool}-coiled-credentials",
-        # Nothing in a cloud yet (Coiled's own setup as code is to come): no names, no tags.
-        creates_cloud_resources=False,
-        takes_labels=False,
+        # Nothing in a cloud unless `coiled.cloud_setup` declares Coiled's own setup (an AWS
+        # role and policies, or GCP service accounts and roles): named and tagged then.
+        cloud_resources_opt_in=True,
         secret_args={"api_token": "token_key"},
+        provider_mocks={"aws": f"{_MOCKS}.aws", "gcp": f"{_MOCKS}.gcp"},
     ),
 )
 

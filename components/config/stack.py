@@ -47,8 +47,11 @@ AzureSection = Annotated[Any, LazySection(Cloud.AZURE)]
 ModalSection = Annotated[Any, LazySection(Cloud.MODAL)]
 ManagedSection = Annotated[Any, LazySection(Cloud.MANAGED)]
 CoiledSection = Annotated[Any, LazySection(Cloud.COILED)]
-# Kinds that create no named resource: every setting has a default, the section may be left out.
-_OPTIONAL_SECTIONS = frozenset(k.cloud for k in KINDS if not k.creates_cloud_resources)
+# Kinds that create no named resource, or only when their section opts in: every setting has
+# a default, the section may be left out.
+_OPTIONAL_SECTIONS = frozenset(
+    k.cloud for k in KINDS if not k.creates_cloud_resources or k.cloud_resources_opt_in
+)
 
 
 class PoolConfig(ConfigModel):
@@ -121,7 +124,7 @@ class PoolConfig(ConfigModel):
                 return {**data, cloud.value: {}}
         return data
 
-    @field_validator("gcp", "aws", "azure", "managed")
+    @field_validator("gcp", "aws", "azure", "managed", "coiled")
     @classmethod
     def _resolve_names(cls, section: Any, info: ValidationInfo) -> Any:
         # Components and the collision checks read the final names. Without a valid pool
@@ -181,11 +184,21 @@ class PoolConfig(ConfigModel):
 
     @model_validator(mode="after")
     def _naming_needs_names(self) -> PoolConfig:
-        if "naming" in self.model_fields_set and self.kind.cloud in _OPTIONAL_SECTIONS:
+        section = getattr(self, self.kind.cloud.value, None)
+        # A section that opts in to cloud resources (Coiled's cloud_setup) says whether it did.
+        opted_in = getattr(section, "creates_cloud_resources", None)
+        creates = opted_in() if opted_in is not None else self.kind.creates_cloud_resources
+        if "naming" in self.model_fields_set and not creates:
+            unless = f" unless {self.kind.cloud.value}.cloud_setup is set" if opted_in else ""
             raise ValueError(
                 f"naming {self.naming.value!r} is set, but {a_or_an(repr(self.type.value))} "
-                "pool creates nothing with a physical name; remove naming"
+                f"pool creates nothing with a physical name{unless}; remove naming"
             )
+        # A name the naming mode cannot give (Coiled's helper names need the workspace).
+        naming_problem = getattr(section, "naming_problem", None)
+        problem = naming_problem() if naming_problem is not None else None
+        if problem is not None:
+            raise ValueError(problem)
         return self
 
     @model_validator(mode="after")

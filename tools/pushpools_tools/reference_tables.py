@@ -30,6 +30,7 @@ from pushpools.components.naming import Naming
 # that a name which also depends on something else (a hash of the subscription) shows up.
 _POOL = "mypool"
 _OTHER_POOL = "otherpool"
+_DASHED_POOL = "my-pool"  # names that rewrite the pool's dashes (GCP role IDs take none)
 _PLACEHOLDER = "placeholder"
 
 Link = Callable[[type[BaseModel]], str | None]
@@ -190,6 +191,7 @@ def name_defaults(kind: PoolKind) -> dict[str, str]:
     unset = _constructed(settings)
     derived = _leaves(unset.resolve_names(_POOL, Naming.DERIVED))
     derived_other = _leaves(unset.resolve_names(_OTHER_POOL, Naming.DERIVED))
+    derived_dashed = _leaves(unset.resolve_names(_DASHED_POOL, Naming.DERIVED))
     helper = _leaves(unset.resolve_names(_POOL, Naming.HELPER))
     found = {}
     for key, before in _leaves(unset).items():
@@ -197,7 +199,11 @@ def name_defaults(kind: PoolKind) -> dict[str, str]:
         if before is not None or not isinstance(name, str):
             continue
         template = name.replace(_POOL, "<pool>")
-        if template != derived_other[key].replace(_OTHER_POOL, "<pool>"):
+        if (
+            template != derived_other[key].replace(_OTHER_POOL, "<pool>")
+            or template != derived_dashed[key].replace(_DASHED_POOL, "<pool>")
+            or helper.get(key) is None  # under helper, from another setting (Coiled's workspace)
+        ):
             continue  # it depends on more than the pool's name: its description says how
         text = f"`{template}`"
         if helper.get(key) is not None and helper[key] != name:

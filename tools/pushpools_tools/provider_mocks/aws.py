@@ -86,6 +86,17 @@ def _role(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
     }
 
 
+def _instance_profile(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    i = args.inputs
+    return i["name"], {
+        **i,
+        "arn": _iam_arn("instance-profile", args),
+        "path": i.get("path") or "/",
+        "uniqueId": _unique_id("AIPA", args),
+        "createDate": "2026-01-01T00:00:00Z",
+    }
+
+
 def _user(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
     i = args.inputs
     return i["name"], {
@@ -376,6 +387,8 @@ RESOURCES = {
     "aws:ec2/routeTable:RouteTable": _ec2("rtb", "route-table"),
     "aws:ec2/routeTableAssociation:RouteTableAssociation": _ec2("rtbassoc"),
     "aws:ec2/securityGroup:SecurityGroup": _ec2("sg", "security-group"),
+    # Coiled's cloud setup (components/coiled/aws_setup.py).
+    "aws:iam/instanceProfile:InstanceProfile": _instance_profile,
 }
 
 CALLS = {

@@ -92,6 +92,12 @@ def _workload_identity_pool_provider(args: MockResourceArgs) -> tuple[str, dict[
     return name, {**i, "name": name, "state": "ACTIVE"}
 
 
+def _custom_role(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    i = args.inputs
+    name = f"projects/{i['project']}/roles/{i['roleId']}"
+    return name, {**i, "name": name, "deleted": False}
+
+
 RESOURCES = {
     "gcp:iam/workloadIdentityPool:WorkloadIdentityPool": _workload_identity_pool,
     "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider": (
@@ -103,6 +109,8 @@ RESOURCES = {
     "gcp:projects/iAMMember:IAMMember": _iam_member,
     "gcp:serviceaccount/iAMMember:IAMMember": _iam_member,
     "gcp:serviceaccount/key:Key": _key,
+    # Coiled's cloud setup (components/coiled/gcp_setup.py).
+    "gcp:projects/iAMCustomRole:IAMCustomRole": _custom_role,
 }
 
 CALLS: dict[str, Any] = {}
