@@ -14,6 +14,8 @@ template default pushpools sets or a job variable a deployment may set:
 - `vpc_id` without `network_configuration`: DescribeVpcs, DescribeSubnets (its subnets);
 - `cluster` by name, `launch_type: FARGATE_SPOT`: RunTask, authorized on the cluster's ARN;
 - cancelling a flow run: StopTask;
+- a pool in private subnets (`network.egress: nat`): RunTask in the private subnets only
+  (the VPC also holds the NAT gateway's public subnet), assignPublicIp DISABLED;
 - the observer, on a task's ECS event: DescribeTasks (its tags name the flow run); on a
   crashed task: DescribeTaskDefinition and GetLogEvents (its last log lines); with
   `auto_deregister_task_definition`: DeregisterTaskDefinition.
@@ -107,10 +109,19 @@ def _forget_cached_clients_and_task_definitions() -> None:
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, pool: Pool) -> Iterator[FakeAws]:
+    yield from _fake_aws(
+        monkeypatch, tmp_path, pool, pool.defaults["network_configuration"]["subnets"]
+    )
+
+
+def _fake_aws(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, pool: Pool, vpc_subnet_ids: list[str]
+) -> Iterator[FakeAws]:
+    """The fake account holding the pool's VPC with `vpc_subnet_ids` (all of its subnets)."""
     fake = FakeAws(
         pool.policy,
         vpc_id=pool.defaults["vpc_id"],
-        subnet_ids=pool.defaults["network_configuration"]["subnets"],
+        subnet_ids=vpc_subnet_ids,
         log_lines=LOG_LINES,
     )
     fake.install(monkeypatch)
@@ -361,3 +372,63 @@ def test_the_key_refuses_what_only_the_helper_or_another_pool_needs(pool: Pool) 
         Authorization("ecs:TagResource", f"{cluster.replace(':cluster/', ':task/')}/1", context),
     ):
         assert not allows(pool.policy, request), request
+
+
+# --- private subnets (`network.egress: nat`) ----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def private_pool() -> Pool:
+    run = run_pools(
+        {"name": POOL, "type": "ecs:push", "aws": {"region": REGION, "network": {"egress": "nat"}}}
+    )
+    return Pool(
+        run=run,
+        policy=json.loads(inputs(run.one(POLICY, f"{POOL}-prefect-policy"))["policy"]),
+        block_data=reveal(run.outputs["credentials_blocks"])[POOL]["data"],
+        defaults=run.outputs["pools"][POOL]["template_defaults"],
+    )
+
+
+@pytest.fixture
+def private_aws(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, private_pool: Pool
+) -> Iterator[FakeAws]:
+    # The VPC holds the NAT gateway's public subnet too: DescribeSubnets lists it.
+    every_subnet = [outputs(s)["id"] for s in private_pool.run.find("aws:ec2/subnet:Subnet")]
+    yield from _fake_aws(monkeypatch, tmp_path, private_pool, every_subnet)
+
+
+def test_a_flow_run_of_a_private_pool_starts_in_its_private_subnets_without_a_public_ip(
+    private_aws: FakeAws, private_pool: Pool
+) -> None:
+    run = private_pool.run
+    private = [outputs(s)["id"] for s in run.find("aws:ec2/subnet:Subnet") if "-private-" in s.name]
+    public = [
+        outputs(s)["id"] for s in run.find("aws:ec2/subnet:Subnet") if "-nat-public-" in s.name
+    ]
+    assert (len(private), len(public)) == (3, 1)
+    flow_run = _flow_run()
+    _start(private_pool, private_pool.configuration(flow_run), flow_run)
+    # The worker checked the template's subnets against all of the VPC's, then ran the task.
+    (described,) = _calls(private_aws, "ec2:DescribeSubnets")
+    assert described == {
+        "Filters": [{"Name": "vpc-id", "Values": [private_pool.defaults["vpc_id"]]}]
+    }
+    (request,) = _calls(private_aws, "ecs:RunTask")
+    task_group = outputs(run.one("aws:ec2/securityGroup:SecurityGroup", f"{POOL}-security-group"))
+    assert request["networkConfiguration"] == {
+        "awsvpcConfiguration": {
+            "subnets": private,
+            "securityGroups": [task_group["id"]],
+            "assignPublicIp": "DISABLED",
+        }
+    }
+    # The same least-privilege key runs it: nothing the private layout adds is called.
+    assert private_aws.denied == []
+    assert private_aws.operations() == [
+        "ecs:RegisterTaskDefinition",
+        "ec2:DescribeVpcs",
+        "ec2:DescribeSubnets",
+        "ecs:RunTask",
+    ]

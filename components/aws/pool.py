@@ -7,13 +7,11 @@ for the execution role, an optional task role, a log group with retention, capac
 providers, an image lifecycle policy, and a security group the template actually uses.
 """
 
-import ipaddress
 import json
-from dataclasses import dataclass
 from typing import Any, NotRequired, TypedDict
 
 import pulumi
-from pulumi_aws import cloudwatch, ec2, ecr, ecs, get_availability_zones, iam
+from pulumi_aws import cloudwatch, ec2, ecr, ecs, iam
 from pulumi_aws import get_caller_identity_output as caller_identity
 
 from pushpools.components.aws.ecs_policies import (
@@ -24,21 +22,20 @@ from pushpools.components.aws.ecs_policies import (
     prefect_policy,
     task_trust_policy,
 )
-from pushpools.components.aws.fargate_zones import fargate_zones
+from pushpools.components.aws.network import Network, new_network, vpc_endpoints
 from pushpools.components.aws.service_linked_role import ecs_service_linked_role
-from pushpools.components.aws.settings import ContainerInsights, EcsSettings, LaunchType
+from pushpools.components.aws.settings import (
+    ContainerInsights,
+    EcsSettings,
+    Egress,
+    ExtraEndpoint,
+    LaunchType,
+    NatGateways,
+)
 from pushpools.components.config import Cloud, PoolType
 from pushpools.components.naming import Naming
 from pushpools.components.pool_component import PoolComponent
 from pushpools.components.tagging import resource_labels, slug
-
-MAX_ZONES = 3
-
-
-@dataclass(frozen=True)
-class _Network:
-    vpc_id: pulumi.Output[str]
-    subnet_ids: pulumi.Output[list[str]]
 
 
 def task_family_prefix(pool_name: str) -> str:
@@ -71,6 +68,9 @@ class EcsNetworkArgs(TypedDict):
     vpc_id: NotRequired[pulumi.Input[str]]
     subnet_ids: NotRequired[pulumi.Input[list[str]]]
     cidr_block: NotRequired[str]
+    egress: NotRequired[Egress]
+    nat_gateways: NotRequired[NatGateways]
+    extra_endpoints: NotRequired[list[ExtraEndpoint]]
     assign_public_ip: NotRequired[bool]
 
 
@@ -236,12 +236,12 @@ class EcsPushPool(PoolComponent):
 
         # An existing VPC and its subnets may be other resources' outputs: from the args.
         network = (
-            _Network(
+            Network(
                 vpc_id=pulumi.Output.from_input(self._value("network", "vpc_id")),
                 subnet_ids=pulumi.Output.from_input(self._value("network", "subnet_ids")),
             )
             if aws.network.vpc_id is not None
-            else _new_network(name, aws, tags, self)
+            else new_network(name, aws, tags, self)
         )
         self.security_group = ec2.SecurityGroup(
             f"{name}-security-group",
@@ -263,6 +263,7 @@ class EcsPushPool(PoolComponent):
             tags=tags,
             opts=child,
         )
+        vpc_endpoints(name, aws, network, self.security_group.id, tags, self)
 
         user_name = self._prefect_user(aws, tags, child)
         role_arns = [self.execution_role.arn] + (
@@ -396,89 +397,13 @@ def _lifecycle_policy(keep_last: int) -> dict[str, Any]:
     }
 
 
-def _new_network(
-    name: str, aws: EcsSettings, tags: dict[str, str], parent: pulumi.Resource
-) -> _Network:
-    """A VPC with one public subnet per zone where Fargate runs (up to three), routed to an
-    internet gateway."""
-    opts = pulumi.ResourceOptions(parent=parent)
-    region = aws.region
-    listed = get_availability_zones(
-        state="available",
-        # Standard zones only: Local and Wavelength Zones an account opted into are
-        # listed too (and sort first by name), but Fargate does not run there. The
-        # `zone-type` filter of DescribeAvailabilityZones (EC2 API reference).
-        filters=[{"name": "zone-type", "values": ["availability-zone"]}],
-        region=region,
-        opts=pulumi.InvokeOptions(parent=parent),
-    )
-    cidr = ipaddress.IPv4Network(aws.network.new_vpc_cidr)
-    # Quarters of the VPC, one per zone slot: three zones, and a quarter left for later or
-    # for the fourth zone when one of the first three runs no Fargate.
-    subnet_cidrs = list(cidr.subnets(prefixlen_diff=2))
-    zones = fargate_zones(
-        region, listed.names, listed.zone_ids, slots=len(subnet_cidrs), limit=MAX_ZONES
-    )
-    if not zones:
-        raise pulumi.RunError(
-            f"AWS lists no available availability zone where Fargate runs in {region}"
-        )
-    named = str(aws.names.vpc)  # resolved by the config layer
-
-    vpc = ec2.Vpc(
-        f"{name}-vpc",
-        cidr_block=str(cidr),
-        # ECR and Prefect are reached by DNS name.
-        enable_dns_support=True,
-        enable_dns_hostnames=True,
-        region=region,
-        tags={**tags, "Name": named},
-        opts=opts,
-    )
-    gateway = ec2.InternetGateway(
-        f"{name}-internet-gateway",
-        vpc_id=vpc.id,
-        region=region,
-        tags={**tags, "Name": named},
-        opts=opts,
-    )
-    routes = ec2.RouteTable(
-        f"{name}-public-routes",
-        vpc_id=vpc.id,
-        routes=[{"cidr_block": "0.0.0.0/0", "gateway_id": gateway.id}],
-        region=region,
-        tags={**tags, "Name": f"{named}-public"},
-        opts=opts,
-    )
-    subnet_ids = []
-    for zone, slot in zones:
-        subnet = ec2.Subnet(
-            f"{name}-public-{zone}",
-            vpc_id=vpc.id,
-            cidr_block=str(subnet_cidrs[slot]),
-            availability_zone=zone,
-            region=region,
-            tags={**tags, "Name": f"{named}-public-{zone}"},
-            opts=opts,
-        )
-        ec2.RouteTableAssociation(
-            f"{name}-public-{zone}-routes",
-            subnet_id=subnet.id,
-            route_table_id=routes.id,
-            region=region,
-            opts=opts,
-        )
-        subnet_ids.append(subnet.id)
-    return _Network(vpc_id=vpc.id, subnet_ids=pulumi.Output.all(*subnet_ids))
-
-
 def _template_defaults(
     aws: EcsSettings,
     *,
     cluster_arn: pulumi.Output[str],
     execution_role_arn: pulumi.Output[str],
     task_role_arn: pulumi.Output[str] | None,
-    network: _Network,
+    network: Network,
     security_group_id: pulumi.Output[str],
     log_group_name: pulumi.Output[str],
 ) -> pulumi.Output[dict[str, Any]]:
@@ -501,7 +426,7 @@ def _template_defaults(
             "network_configuration": {
                 "subnets": v["subnets"],
                 "securityGroups": [v["security_group"]],
-                "assignPublicIp": "ENABLED" if aws.network.assign_public_ip else "DISABLED",
+                "assignPublicIp": "ENABLED" if aws.network.public_ip else "DISABLED",
             },
             "configure_cloudwatch_logs": True,
             "cloudwatch_logs_options": {

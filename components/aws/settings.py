@@ -242,6 +242,35 @@ class EcsNames(ConfigModel):
         return self.log_group or f"/ecs/{self.cluster}"
 
 
+class Egress(StrEnum):
+    """How the tasks of a new VPC reach ECR, CloudWatch Logs, Prefect and the internet."""
+
+    PUBLIC = "public"
+    NAT = "nat"
+    ENDPOINTS = "endpoints"
+
+
+class NatGateways(StrEnum):
+    """How many NAT gateways `egress: nat` creates."""
+
+    ONE = "one"
+    PER_ZONE = "per_zone"
+
+
+class ExtraEndpoint(StrEnum):
+    """Interface endpoints `egress: endpoints` can add to the ones every task needs."""
+
+    SECRETSMANAGER = "secretsmanager"
+    SSM = "ssm"
+    STS = "sts"
+
+
+# What a Fargate task needs to start and log with no route to the internet: the image
+# manifest (ecr.api, ecr.dkr), its layers (S3, a gateway endpoint) and awslogs (logs).
+# Fargate needs no ECS endpoints ("Amazon ECS interface VPC endpoints", ECS guide).
+REQUIRED_INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "logs")
+
+
 class EcsNetwork(ConfigModel):
     """Where the tasks run: an existing VPC and subnets, or a new VPC (the default)."""
 
@@ -258,13 +287,45 @@ class EcsNetwork(ConfigModel):
         default=None,
         description=(
             "CIDR of a new VPC (default 10.0.0.0/16); it gets one public subnet per availability "
-            "zone where Fargate runs, in up to three zones, each a quarter of the VPC."
+            "zone where Fargate runs, in up to three zones, each a quarter of the VPC (with "
+            "`egress` nat or endpoints: a private subnet per zone, each an eighth)."
         ),
     )
-    assign_public_ip: bool = Field(
-        default=True,
+    # --- Private networking of a new VPC (issue 22) ----------------------------------
+    egress: Egress | None = Field(
+        default=None,
         description=(
-            "Give tasks a public IP, so that they reach ECR and Prefect without a NAT gateway."
+            "How a new VPC's tasks reach ECR, logs, Prefect and the internet. `public` (the "
+            "default): public subnets and a public IP per task. `nat`: private subnets, no "
+            "public IP, out through a NAT gateway. `endpoints`: private subnets with no route "
+            "to the internet at all, only VPC endpoints for ECR, S3 and CloudWatch Logs (the "
+            "flow run must reach Prefect privately, e.g. a self-hosted server or Prefect "
+            "Cloud's PrivateLink). Not with `vpc_id`."
+        ),
+    )
+    nat_gateways: NatGateways | None = Field(
+        default=None,
+        description=(
+            "With `egress: nat`: `one` NAT gateway for all zones (the default, cheapest) or "
+            "`per_zone` (tasks keep their egress when one zone fails; each costs its hourly "
+            "charge)."
+        ),
+    )
+    extra_endpoints: list[ExtraEndpoint] = Field(
+        default=[],
+        description=(
+            "With `egress: endpoints`: interface endpoints beyond ecr.api, ecr.dkr and logs. "
+            "`secretsmanager` or `ssm` when task definitions reference secrets or parameters "
+            "(the ECS agent fetches them before the container starts), `sts` when flow code "
+            "assumes roles. Each is billed per zone and hour."
+        ),
+    )
+    assign_public_ip: bool | None = Field(
+        default=None,
+        description=(
+            "Give tasks a public IP, so that they reach ECR and Prefect without a NAT gateway. "
+            "Default: true in public subnets (a new VPC's default egress, or `vpc_id`), false "
+            "with `egress` nat or endpoints. Set false for an existing VPC's private subnets."
         ),
     )
 
@@ -347,20 +408,93 @@ class EcsNetwork(ConfigModel):
             )
         return str(network)
 
+    @field_validator("egress")
+    @classmethod
+    def _egress(cls, value: Egress | None, info: ValidationInfo) -> Egress | None:
+        if value is not None and info.data.get("vpc_id") is not None:
+            raise ValueError(
+                f"{value.value!r} describes the subnets of a new VPC, but vpc_id names an "
+                "existing one; remove egress, and for that VPC's private subnets set "
+                "assign_public_ip: false"
+            )
+        return value
+
+    @field_validator("nat_gateways")
+    @classmethod
+    def _nat_gateways(cls, value: NatGateways | None, info: ValidationInfo) -> NatGateways | None:
+        if value is None or "egress" not in info.data:  # an invalid egress is reported
+            return value
+        if info.data["egress"] is not Egress.NAT:
+            raise ValueError(
+                f"{value.value!r} is set, but egress is {_egress_named(info.data['egress'])}, "
+                "which creates no NAT gateway; set egress: nat, or remove nat_gateways"
+            )
+        return value
+
+    @field_validator("extra_endpoints")
+    @classmethod
+    def _extra_endpoints(
+        cls, value: list[ExtraEndpoint], info: ValidationInfo
+    ) -> list[ExtraEndpoint]:
+        refuse_repeats([e.value for e in value], "endpoint")
+        if value and "egress" in info.data and info.data["egress"] is not Egress.ENDPOINTS:
+            raise ValueError(
+                f"{[e.value for e in value]!r} are set, but egress is "
+                f"{_egress_named(info.data['egress'])}, which creates no interface endpoints "
+                "(tasks reach these services through the NAT gateway or their public IP); "
+                "set egress: endpoints, or remove extra_endpoints"
+            )
+        return value
+
     @field_validator("assign_public_ip")
     @classmethod
-    def _public_ip(cls, value: bool, info: ValidationInfo) -> bool:
-        if not value and "vpc_id" in info.data and info.data["vpc_id"] is None:
+    def _public_ip(cls, value: bool | None, info: ValidationInfo) -> bool | None:
+        if value is None or "egress" not in info.data or info.data.get("vpc_id", "") is not None:
+            return value  # an existing VPC's subnets may be public or private
+        egress = info.data["egress"] or Egress.PUBLIC
+        if not value and egress is Egress.PUBLIC:
             raise ValueError(
-                "false is not allowed for a new VPC: its subnets are public, with no NAT "
-                "gateway, so tasks without a public IP could not pull images; use an "
-                "existing VPC with private subnets for that"
+                "false is not allowed for a new VPC with public subnets and no NAT gateway "
+                "(egress: public, the default): tasks without a public IP could not pull images "
+                "there; for private subnets set egress: nat or egress: endpoints (and no "
+                "assign_public_ip)"
+            )
+        if value and egress is not Egress.PUBLIC:
+            raise ValueError(
+                f"true is not allowed with egress: {egress.value}: the tasks run in private "
+                "subnets, where a public IP reaches nothing; remove assign_public_ip"
             )
         return value
 
     @property
     def new_vpc_cidr(self) -> str:
         return self.cidr_block or "10.0.0.0/16"
+
+    @property
+    def new_vpc_egress(self) -> Egress:
+        return self.egress or Egress.PUBLIC
+
+    @property
+    def public_ip(self) -> bool:
+        """Whether tasks get a public IP (the template's `assignPublicIp`)."""
+        if self.assign_public_ip is not None:
+            return self.assign_public_ip
+        return self.vpc_id is not None or self.new_vpc_egress is Egress.PUBLIC
+
+    def interface_endpoints(self, *, secrets_manager: bool = False) -> list[str]:
+        """The interface endpoints (service name suffixes) a new VPC gets: none unless
+        `egress: endpoints`. `secrets_manager`: task definitions reference Secrets Manager
+        (the ECS agent then needs its endpoint), whatever `extra_endpoints` says."""
+        if self.vpc_id is not None or self.new_vpc_egress is not Egress.ENDPOINTS:
+            return []
+        extra = [e.value for e in self.extra_endpoints]
+        if secrets_manager:
+            extra.append(ExtraEndpoint.SECRETSMANAGER.value)
+        return [*REQUIRED_INTERFACE_ENDPOINTS, *dict.fromkeys(extra)]
+
+
+def _egress_named(egress: Egress | None) -> str:
+    return "public (the default)" if egress is None else egress.value
 
 
 class EcsTaskRole(ConfigModel):

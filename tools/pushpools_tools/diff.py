@@ -42,6 +42,17 @@ REPLACED_BY: dict[str, tuple[str, ...]] = {
     "aws:ec2/vpc:Vpc": ("cidrBlock",),
     "aws:ec2/subnet:Subnet": ("vpcId", "cidrBlock", "availabilityZone"),
     "aws:ec2/securityGroup:SecurityGroup": ("name", "namePrefix", "vpcId", "description"),
+    "aws:ec2/routeTable:RouteTable": ("vpcId",),
+    "aws:ec2/routeTableAssociation:RouteTableAssociation": ("subnetId", "gatewayId"),
+    "aws:ec2/route:Route": (
+        "routeTableId",
+        "destinationCidrBlock",
+        "destinationIpv6CidrBlock",
+        "destinationPrefixListId",
+    ),
+    "aws:ec2/eip:Eip": ("domain", "networkBorderGroup", "publicIpv4Pool", "address"),
+    "aws:ec2/natGateway:NatGateway": ("allocationId", "subnetId", "connectivityType", "privateIp"),
+    "aws:ec2/vpcEndpoint:VpcEndpoint": ("vpcId", "serviceName", "vpcEndpointType"),
     "azure-native:resources:ResourceGroup": ("resourceGroupName", "location"),
     "azure-native:containerregistry:Registry": ("resourceGroupName", "registryName", "location"),
     "azure-native:managedidentity:UserAssignedIdentity": (

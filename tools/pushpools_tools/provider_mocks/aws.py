@@ -357,6 +357,70 @@ def _service_linked_role(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
     }
 
 
+# --- private networking: NAT gateways, addresses, routes, VPC endpoints ---------------
+
+
+def _eip(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    # An Elastic IP's ID is its allocation ID; its address is a public one (TEST-NET-2).
+    allocation = _ec2_id("eipalloc", args)
+    digest = hashlib.sha256(args.name.encode()).digest()
+    return allocation, {
+        **args.inputs,
+        "allocationId": allocation,
+        "publicIp": f"198.51.100.{digest[0] % 254 + 1}",
+        "publicDns": f"ec2-198-51-100-{digest[0] % 254 + 1}.compute-1.amazonaws.com",
+        "domain": args.inputs.get("domain") or "vpc",
+        "networkBorderGroup": _region(args),
+        "region": _region(args),
+        "arn": _arn("ec2", _region(args), f"elastic-ip/{allocation}"),
+    }
+
+
+def _nat_gateway(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    id_, state = _ec2("nat")(args)
+    return id_, {
+        **state,
+        "connectivityType": args.inputs.get("connectivityType") or "public",
+        "networkInterfaceId": _ec2_id("eni", args),
+        "privateIp": "10.0.128.10",
+    }
+
+
+def _route(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    # The provider's ID: `r-<route table>` and a hash of the destination.
+    i = args.inputs
+    destination = i.get("destinationCidrBlock") or i.get("destinationPrefixListId") or ""
+    digest = int(hashlib.sha256(destination.encode()).hexdigest()[:8], 16)
+    return f"r-{i['routeTableId']}{digest}", {**i, "origin": "CreateRoute", "state": "active"}
+
+
+# The S3 prefix lists of the mocked account's regions, as DescribePrefixLists names them.
+_S3_PREFIX_LISTS = {"us-east-1": "pl-63a5400a", "us-west-2": "pl-68a54001"}
+
+
+def _vpc_endpoint(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    id_, state = _ec2("vpce", "vpc-endpoint")(args)
+    i = args.inputs
+    region = _region(args)
+    service = i["serviceName"]
+    state = {**state, "state": "available", "requesterManaged": False}
+    if i.get("vpcEndpointType") == "Gateway":
+        prefix_list = _S3_PREFIX_LISTS.get(region, "pl-" + stable_id("pl", region, length=8))
+        return id_, {**state, "prefixListId": prefix_list, "routeTableIds": i["routeTableIds"]}
+    suffix = service.removeprefix(f"com.amazonaws.{region}.")
+    return id_, {
+        **state,
+        "networkInterfaceIds": [f"eni-{stable_id(id_, s, length=17)}" for s in i["subnetIds"]],
+        "dnsEntries": [
+            {
+                "dnsName": f"{id_}-{stable_id('dns', id_, length=8)}.{suffix}.{region}"
+                ".vpce.amazonaws.com",
+                "hostedZoneId": "Z7HUB22UULQXV",
+            }
+        ],
+    }
+
+
 def _caller_identity(args: MockCallArgs) -> dict[str, Any]:
     return {
         "id": ACCOUNT_ID,
@@ -389,6 +453,11 @@ RESOURCES = {
     "aws:ec2/securityGroup:SecurityGroup": _ec2("sg", "security-group"),
     # Coiled's cloud setup (components/coiled/aws_setup.py).
     "aws:iam/instanceProfile:InstanceProfile": _instance_profile,
+    # private networking
+    "aws:ec2/eip:Eip": _eip,
+    "aws:ec2/natGateway:NatGateway": _nat_gateway,
+    "aws:ec2/route:Route": _route,
+    "aws:ec2/vpcEndpoint:VpcEndpoint": _vpc_endpoint,
 }
 
 CALLS = {
