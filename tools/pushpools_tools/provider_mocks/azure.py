@@ -144,7 +144,7 @@ def _network_resource(kind: str, name_key: str) -> Any:
         i = args.inputs
         name = i[name_key]
         id_ = f"{_group_id(args, i['resourceGroupName'])}/providers/Microsoft.Network/{kind}/{name}"
-        state = {**i, "name": name, "type": f"Microsoft.Network/{kind}"}
+        state = {**i, "id": id_, "name": name, "type": f"Microsoft.Network/{kind}"}
         if kind == "publicIPAddresses":  # a static address from the documentation range
             state["ipAddress"] = f"203.0.113.{int(stable_id(id_, length=4), 16) % 254 + 1}"
         return id_, {**state, "provisioningState": "Succeeded", "etag": f'W/"{_guid(id_)}"'}
@@ -165,6 +165,7 @@ def _subnet(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
     id_ = f"{network_id}/subnets/{i['subnetName']}"
     return id_, {
         **i,
+        "id": id_,
         "name": i["subnetName"],
         "type": "Microsoft.Network/virtualNetworks/subnets",
         "provisioningState": "Succeeded",
