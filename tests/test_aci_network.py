@@ -225,3 +225,27 @@ def test_the_servers_azure_container_instance_template_takes_the_subnet_default(
     # The worker renders it into the container group's `subnetIds` (its ARM template has
     # the variable's placeholder in the job configuration).
     assert "{{ subnet_ids }}" in str(state["base_job_template"]["job_configuration"])
+
+
+def test_the_example_stack_plans_both_kinds_of_network() -> None:
+    from pushpools_tools.plan import run_stack
+    from pushpools_tools.stackfile import load_stack
+    from tests.harness import PROJECT_DIR
+
+    path = PROJECT_DIR / "tests" / "stacks" / "Pulumi.aci-private.yaml"
+    run = run_stack(PROJECT_DIR, load_stack(PROJECT_DIR, path))
+    assert [inputs(v)["virtualNetworkName"] for v in run.find(VNET)] == ["staging-aci-vnet"]
+    hub = defaults(run, "staging-aci-hub")["subnet_ids"][0]
+    assert hub.endswith(
+        "/resourceGroups/platform-network/providers/Microsoft.Network/"
+        "virtualNetworks/hub/subnets/prefect-aci"
+    )
+    # Contributor on its own group does not reach the hub's group: one join, on the subnet.
+    joins = [
+        inputs(a)
+        for a in run.find("azure-native:authorization:RoleAssignment")
+        if a.name.endswith("-join-subnet")
+    ]
+    assert sorted(j["scope"] for j in joins) == sorted(
+        [hub, defaults(run, "staging-aci")["subnet_ids"][0]]
+    )

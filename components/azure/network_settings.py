@@ -65,15 +65,11 @@ class AciOutbound(StrEnum):
 class AciNetworkNames(ConfigModel):
     """Physical names of a new network, in the pool's resource group."""
 
-    virtual_network: str | None = Field(
-        default=None, description="The virtual network (default `<pool>-vnet`)."
-    )
-    subnet: str | None = Field(
-        default=None, description="The delegated subnet (default `<pool>-subnet`)."
-    )
+    virtual_network: str | None = Field(default=None, description="The virtual network.")
+    subnet: str | None = Field(default=None, description="The delegated subnet.")
     nat_gateway: str | None = Field(
         default=None,
-        description="The NAT gateway and its public IP (default `<pool>-nat`, `<pool>-nat-ip`).",
+        description="The NAT gateway; its public IP is named after it (`<name>-ip`).",
     )
 
     @field_validator("virtual_network", "subnet", "nat_gateway")

@@ -279,7 +279,8 @@ class AciSettings(ConfigModel):
         description=(
             "Run the container groups in a virtual network, with private IPs only: a new "
             "network (`create`) or an existing delegated subnet (`existing_subnet_id`). "
-            "Unset: container groups get no network of yours (Azure's default)."
+            "Unset: container groups run in no network of yours and reach the internet "
+            "through Azure's own outbound access."
         ),
     )
 
