@@ -79,6 +79,8 @@ class FakeArm:
     def __init__(self) -> None:
         self.needed: list[Needed] = []
         self.groups: dict[str, dict[str, Any]] = {}
+        self.deployed: list[dict[str, Any]] = []
+        """Each container group resource the worker's deployments carried."""
 
     def send(self, method: str, url: str, body: Any) -> tuple[int, dict[str, str], Any]:
         url = url.split("?", 1)[0]
@@ -119,6 +121,17 @@ class FakeArm:
             resource_id = f"{group}/providers/{resource['type']}/{name}"
             why = f"the deployment creates {resource['type']} {name}"
             self.needed.append(Needed(f"{resource['type']}/write", resource_id, why))
+            self.deployed.append(resource)
+            # ARM's linked-resource check: placing a resource in a subnet needs the right
+            # to join that subnet, checked on the subnet.
+            for subnet in resource["properties"].get("subnetIds", []):
+                self.needed.append(
+                    Needed(
+                        "Microsoft.Network/virtualNetworks/subnets/join/action",
+                        subnet["id"],
+                        f"{name} is placed in {subnet['id']}",
+                    )
+                )
             identities = resource.get("identity", {}).get("userAssignedIdentities", {})
             for identity in identities:
                 self.needed.append(
@@ -269,7 +282,9 @@ def _grants(pool: ProgramRun) -> list[tuple[str, list[str]]]:
         if granted["principalId"] != app:
             continue
         definition = granted["roleDefinitionId"].rsplit("/", 1)[-1]
-        grants.append((granted["scope"], definitions[definition]))
+        # Built-in Contributor: every action (bar authorization writes, which no run makes).
+        contributor = ["*"] if definition == "b24988ac-6180-42a0-ab88-20f7382dd24c" else None
+        grants.append((granted["scope"], contributor or definitions[definition]))
     return grants
 
 
@@ -298,7 +313,13 @@ def test_the_workers_every_call_is_granted_and_nothing_else(arm: FakeArm, pool: 
         "microsoft.managedidentity/userassignedidentities/assign/action",
     } == called
     grants = _grants(pool)
-    missing = [
+    assert _missing(needed, grants) == []
+    assert _unused(needed, grants) == []
+
+
+def _missing(needed: list[Needed], grants: list[tuple[str, list[str]]]) -> list[Needed]:
+    """What the worker needed that no grant allows at its scope."""
+    return [
         n
         for n in needed
         if not any(
@@ -306,14 +327,16 @@ def test_the_workers_every_call_is_granted_and_nothing_else(arm: FakeArm, pool: 
             for scope, actions in grants
         )
     ]
-    assert missing == []
-    unused = [
+
+
+def _unused(needed: list[Needed], grants: list[tuple[str, list[str]]]) -> list[tuple[str, str]]:
+    """What a grant allows that the worker never needed at that scope."""
+    return [
         (scope, action)
         for scope, actions in grants
         for action in actions
         if not any(_within(scope, n.scope) and _allows(action, n.action) for n in needed)
     ]
-    assert unused == []
 
 
 def test_the_pools_identity_is_the_only_one_the_app_may_assign(pool: ProgramRun) -> None:
@@ -332,3 +355,93 @@ def test_the_pools_identity_is_the_only_one_the_app_may_assign(pool: ProgramRun)
         "Microsoft.ContainerInstance/containerGroups/restart/action",
     ):
         assert not any(_allows(a, forbidden) for _, actions in _grants(pool) for a in actions)
+
+
+# Private networking: the pool's subnet as the template's default `subnet_ids`.
+JOIN = "Microsoft.Network/virtualNetworks/subnets/join/action"
+NETWORK_RG = f"/subscriptions/{SUB}/resourceGroups/platform-network"
+EXISTING_SUBNET = f"{NETWORK_RG}/providers/Microsoft.Network/virtualNetworks/hub/subnets/aci"
+
+
+def _network_pool(role: str, network: dict[str, Any]) -> ProgramRun:
+    return run_pools(
+        {
+            "name": "aci",
+            "type": "azure-container-instance:push",
+            "azure": {
+                "subscription_id": SUB,
+                "location": "westeurope",
+                "client_secret_expires_on": (today_utc() + timedelta(days=90)).isoformat(),
+                "role": role,
+                "network": network,
+            },
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def network_pool() -> ProgramRun:
+    return _network_pool("least-privilege", {"create": {"address_space": "10.20.0.0/16"}})
+
+
+def test_in_a_new_network_every_call_is_granted_and_the_join_is_the_only_addition(
+    arm: FakeArm, pool: ProgramRun, network_pool: ProgramRun
+) -> None:
+    _run_flows(network_pool)
+    subnet = network_pool.outputs["pools"]["aci"]["template_defaults"]["subnet_ids"][0]
+    assert subnet.endswith(
+        "/providers/Microsoft.Network/virtualNetworks/aci-vnet/subnets/aci-subnet"
+    )
+    # Every container group the worker deployed was placed in the pool's subnet.
+    assert arm.deployed
+    assert all(r["properties"]["subnetIds"] == [{"id": subnet}] for r in arm.deployed)
+    grants = _grants(network_pool)
+    assert _missing(arm.needed, grants) == []
+    assert _unused(arm.needed, grants) == []
+    # Compared with the same pool without a network: one grant more, joining this subnet.
+    added = [g for g in grants if g not in _grants(pool)]
+    assert added == [(subnet, [JOIN])]
+
+
+def test_without_the_join_grant_the_worker_could_not_place_a_group_in_the_subnet(
+    arm: FakeArm, network_pool: ProgramRun
+) -> None:
+    _run_flows(network_pool)
+    subnet = network_pool.outputs["pools"]["aci"]["template_defaults"]["subnet_ids"][0]
+    without_join = [
+        (scope, actions) for scope, actions in _grants(network_pool) if JOIN not in actions
+    ]
+    missing = {(n.action, n.scope) for n in _missing(arm.needed, without_join)}
+    assert missing == {(JOIN, subnet)}
+
+
+@pytest.mark.parametrize("role", ["least-privilege", "contributor"])
+def test_an_existing_subnet_in_another_group_is_joined_by_a_grant_on_that_subnet_only(
+    arm: FakeArm, role: str
+) -> None:
+    run = _network_pool(role, {"existing_subnet_id": EXISTING_SUBNET})
+    assert run.outputs["pools"]["aci"]["template_defaults"]["subnet_ids"] == [EXISTING_SUBNET]
+    _run_flows(run)
+    assert all(r["properties"]["subnetIds"] == [{"id": EXISTING_SUBNET}] for r in arm.deployed)
+    grants = _grants(run)
+    # Contributor on the pool's group does not reach a subnet in another group.
+    assert (EXISTING_SUBNET, [JOIN]) in grants
+    assert _missing(arm.needed, grants) == []
+    if role == "least-privilege":
+        assert _unused(arm.needed, grants) == []
+    # The join role is defined where the subnet is, and assignable nowhere else.
+    join_role = next(
+        inputs(d) for d in run.find(DEFINITION) if inputs(d)["permissions"][0]["actions"] == [JOIN]
+    )
+    assert join_role["assignableScopes"] == [NETWORK_RG]
+
+
+def test_with_contributor_a_subnet_in_the_pools_own_group_needs_no_further_grant(
+    arm: FakeArm,
+) -> None:
+    run = _network_pool("contributor", {"create": {"address_space": "10.20.0.0/16"}})
+    _run_flows(run)
+    grants = _grants(run)
+    assert not any(JOIN in actions for _, actions in grants)
+    assert run.find(DEFINITION) == []
+    assert _missing(arm.needed, grants) == []

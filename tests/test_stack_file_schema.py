@@ -28,6 +28,7 @@ VALID = [
     *sorted((PROJECT_DIR / "benchmarks" / "stacks").glob("*.yaml")),
     PROJECT_DIR / "tests" / "upgrade" / "stacks" / "Pulumi.registered.yaml",
     PROJECT_DIR / "policy" / "tests" / "stacks" / "Pulumi.keyless.yaml",
+    PROJECT_DIR / "tests" / "stacks" / "Pulumi.aci-private.yaml",
 ]
 MODELINE = re.compile(r"^# yaml-language-server: \$schema=(\S+)$")
 A_POOL = {"name": "c-run", "type": "cloud-run:push", "gcp": {"project": "acme-data-dev"}}

@@ -27,6 +27,11 @@ from pulumi_azure_native import (
     resources,
 )
 
+from pushpools.components.azure.network import (
+    JOIN_SUBNET_ACTIONS,
+    AciNetworkArgs,
+    declare_subnet,
+)
 from pushpools.components.azure.settings import AciRole, AciSettings
 from pushpools.components.config import Cloud, PoolType
 from pushpools.components.naming import Naming
@@ -106,6 +111,7 @@ class AciPushPoolArgs(TypedDict):
     delete_images_on_destroy: NotRequired[bool]
     role: NotRequired[AciRole]
     app_owners: NotRequired[list[str]]
+    network: NotRequired[AciNetworkArgs]
     type: NotRequired[PoolType]
     naming: NotRequired[Naming]
     credentials_block_name: NotRequired[str]
@@ -305,6 +311,39 @@ class AciPushPool(PoolComponent):
             )
         )
 
+        # Private networking (components/azure/network.py): the container groups' subnet,
+        # and the app's right to place them in it, on that subnet only.
+        subnet = declare_subnet(name, azure, group_name, tags, in_subscription)
+        if subnet is not None and subnet.needs_join_grant:
+            self._granted(
+                authorization.RoleAssignment(
+                    f"{name}-join-subnet",
+                    # From the subnet: another subnet is another assignment, created first.
+                    role_assignment_name=_guid(
+                        azure, name, "join-subnet", subnet.static_id.lower()
+                    ),
+                    principal_id=self.service_principal.object_id,
+                    principal_type="ServicePrincipal",
+                    role_definition_id=self._custom_role(
+                        name,
+                        azure,
+                        subnet.group_id,
+                        subnet.role_purpose,
+                        role_name="Prefect ACI subnet user",
+                        description=(
+                            f"Place container groups of the work pool {name} in its subnet, "
+                            "and nothing else"
+                        ),
+                        actions=JOIN_SUBNET_ACTIONS,
+                        opts=in_subscription,
+                    ),
+                    scope=subnet.id,
+                    description=f"Prefect places container groups of the work pool {name} "
+                    "in its subnet",
+                    opts=in_subscription,
+                )
+            )
+
         self.application_client_id = self.application.client_id
         self.service_principal_object_id = self.service_principal.object_id
         self.pull_identity_id = self.identity.id
@@ -319,6 +358,7 @@ class AciPushPool(PoolComponent):
                 group=group_name,
                 login_server=self.registry.login_server,
                 identity=self.identity.id,
+                subnet=None if subnet is None else subnet.id,
             ).apply(lambda o: _template_defaults(azure, o)),
             image_namespace=self.registry.login_server,
             outputs={
@@ -455,4 +495,6 @@ def _template_defaults(azure: AciSettings, resolved: dict[str, Any]) -> dict[str
             "identity": resolved["identity"],
         },
         "identities": [resolved["identity"]],
+        # Only with `network`: a pool without one keeps exactly its defaults.
+        **({} if resolved.get("subnet") is None else {"subnet_ids": [resolved["subnet"]]}),
     }

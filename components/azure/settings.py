@@ -7,9 +7,10 @@ from datetime import date, timedelta
 from difflib import get_close_matches
 from enum import StrEnum
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from pushpools.components import clock
+from pushpools.components.azure.network_settings import AciNetwork
 from pushpools.components.config.base import ConfigModel, refuse_repeats
 from pushpools.components.naming import NameRule, Naming, fill_names, fit, stable_hash
 
@@ -285,6 +286,36 @@ class AciSettings(ConfigModel):
         ),
     )
 
+    # Private networking (components/azure/network_settings.py), after the keys it is
+    # checked against.
+    network: AciNetwork | None = Field(
+        default=None,
+        description=(
+            "Run the container groups in a virtual network, with private IPs only: a new "
+            "network (`create`) or an existing delegated subnet (`existing_subnet_id`). "
+            "Unset: container groups run in no network of yours and reach the internet "
+            "through Azure's own outbound access."
+        ),
+    )
+
+    @field_validator("network")
+    @classmethod
+    def _network_in_subscription(
+        cls, value: AciNetwork | None, info: ValidationInfo
+    ) -> AciNetwork | None:
+        if value is None or value.existing_subnet_id is None:
+            return value
+        parts = value.subnet_parts() or {}
+        subscription = info.data.get("subscription_id")
+        if subscription and parts.get("subscription", "").lower() != subscription:
+            raise ValueError(
+                f"existing_subnet_id {value.existing_subnet_id!r} is in subscription "
+                f"{parts.get('subscription')}, not the pool's {subscription}; allowed: a subnet "
+                "in the pool's subscription (Azure deploys container groups only to subnets "
+                "of their own subscription)"
+            )
+        return value
+
     @field_validator("subscription_id")
     @classmethod
     def _subscription_id(cls, value: str) -> str:
@@ -407,7 +438,13 @@ class AciSettings(ConfigModel):
             digest = stable_hash(f"{self.subscription_id}/{group}/{pool_name}", 10)
             stem = "prefect" if naming is Naming.HELPER else pool_name
             names = names.model_copy(update={"registry": fit(f"{stem}{digest}", _REGISTRY_RULE)})
-        return self.model_copy(update={"names": names})
+        resolved = self.model_copy(update={"names": names})
+        if self.network is not None and self.network.create is not None:
+            network = self.network.model_copy(
+                update={"create": self.network.create.resolve_names(pool_name)}
+            )
+            resolved = resolved.model_copy(update={"network": network})
+        return resolved
 
     @property
     def resource_group_name(self) -> str:
@@ -446,6 +483,20 @@ class AciSettings(ConfigModel):
         ]
         if self.existing_resource_group is None:
             names.append((group, where, "azure.names.resource_group"))
+        if self.network is not None and self.network.create is not None:
+            network = self.network.create.names
+            names += [
+                (
+                    f"virtual network {str(network.virtual_network).lower()!r}",
+                    f"{where}, {group}",
+                    "azure.network.create.names.virtual_network",
+                ),
+                (
+                    f"NAT gateway {str(network.nat_gateway).lower()!r}",
+                    f"{where}, {group}",
+                    "azure.network.create.names.nat_gateway",
+                ),
+            ]
         if self.names.registry is not None:
             names.append(
                 (

@@ -67,6 +67,22 @@ REPLACED_BY: dict[str, tuple[str, ...]] = {
         "roleAssignmentName",
     ),
     "azure-native:authorization:RoleDefinition": ("scope", "roleDefinitionId"),
+    # ACI private networking (components/azure/network.py).
+    "azure-native:network:VirtualNetwork": ("resourceGroupName", "virtualNetworkName", "location"),
+    "azure-native:network:Subnet": (
+        "resourceGroupName",
+        "virtualNetworkName",
+        "subnetName",
+        "defaultOutboundAccess",
+    ),
+    "azure-native:network:NatGateway": ("resourceGroupName", "natGatewayName", "location"),
+    "azure-native:network:PublicIPAddress": (
+        "resourceGroupName",
+        "publicIpAddressName",
+        "location",
+        "sku",
+        "publicIPAddressVersion",
+    ),
     "azuread:index/applicationPassword:ApplicationPassword": (
         "applicationId",
         "endDate",

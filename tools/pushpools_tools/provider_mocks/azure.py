@@ -138,6 +138,40 @@ def _role_assignment(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
     }
 
 
+# Private networking (components/azure/network.py): ARM IDs under Microsoft.Network.
+def _network_resource(kind: str, name_key: str) -> Any:
+    def mock(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        i = args.inputs
+        name = i[name_key]
+        id_ = f"{_group_id(args, i['resourceGroupName'])}/providers/Microsoft.Network/{kind}/{name}"
+        state = {**i, "id": id_, "name": name, "type": f"Microsoft.Network/{kind}"}
+        if kind == "publicIPAddresses":  # a static address from the documentation range
+            state["ipAddress"] = f"203.0.113.{int(stable_id(id_, length=4), 16) % 254 + 1}"
+        return id_, {**state, "provisioningState": "Succeeded", "etag": f'W/"{_guid(id_)}"'}
+
+    return mock
+
+
+def _subnet(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    i = args.inputs
+    network_id = (
+        f"{_group_id(args, i['resourceGroupName'])}"
+        f"/providers/Microsoft.Network/virtualNetworks/{i['virtualNetworkName']}"
+    )
+    # pushpools delegates its subnets to container groups only.
+    for delegation in i.get("delegations", []):
+        if delegation.get("serviceName") != "Microsoft.ContainerInstance/containerGroups":
+            raise AzureRefusalError(f"unexpected subnet delegation {delegation!r}")
+    id_ = f"{network_id}/subnets/{i['subnetName']}"
+    return id_, {
+        **i,
+        "id": id_,
+        "name": i["subnetName"],
+        "type": "Microsoft.Network/virtualNetworks/subnets",
+        "provisioningState": "Succeeded",
+    }
+
+
 RESOURCES = {
     "pulumi:providers:azure-native": _provider,
     "azure-native:resources:ResourceGroup": _resource_group,
@@ -145,6 +179,14 @@ RESOURCES = {
     "azure-native:managedidentity:UserAssignedIdentity": _identity,
     "azure-native:authorization:RoleDefinition": _role_definition,
     "azure-native:authorization:RoleAssignment": _role_assignment,
+    "azure-native:network:PublicIPAddress": _network_resource(
+        "publicIPAddresses", "publicIpAddressName"
+    ),
+    "azure-native:network:NatGateway": _network_resource("natGateways", "natGatewayName"),
+    "azure-native:network:VirtualNetwork": _network_resource(
+        "virtualNetworks", "virtualNetworkName"
+    ),
+    "azure-native:network:Subnet": _subnet,
 }
 
 CALLS: dict[str, Any] = {}
