@@ -293,8 +293,10 @@ class CloudRunSettings(ConfigModel):
                 f"act_as_service_accounts lists {runtime!r}, the pool's runtime account, "
                 "which Prefect may always act as; remove it from the list"
             )
-        network = self.network.with_names(pool_name, naming) if self.network else None
-        return self.model_copy(update={"names": names, "network": network})
+        update: dict[str, object] = {"names": names}
+        if self.network is not None:  # an unset network stays unset
+            update["network"] = self.network.with_names(pool_name, naming)
+        return self.model_copy(update=update)
 
     def physical_names(self) -> list[tuple[str, str, str]]:
         """(what, where it must be unique, config key suffix) for collision checks."""
