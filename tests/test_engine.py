@@ -94,9 +94,9 @@ def test_an_unmocked_invoke_fails_the_run() -> None:
     def program() -> None:
         from pulumi_gcp import organizations
 
-        organizations.get_project(project_id="acme-proj")
+        organizations.get_client_config()
 
-    with pytest.raises(Exception, match="no provider mock for gcp:organizations/getProject"):
+    with pytest.raises(Exception, match="no provider mock for gcp:organizations/getClientConfig"):
         _run(program)
 
 

@@ -14,6 +14,8 @@ import pulumi
 from pulumi_gcp import artifactregistry, projects, serviceaccount
 
 from pushpools.components.config import Cloud, PoolType
+from pushpools.components.gcp.network import declare_network, services_needed
+from pushpools.components.gcp.network_settings import ConnectorMachineType
 from pushpools.components.gcp.settings import CloudRunSettings, ServiceAccountUserScope
 from pushpools.components.naming import Naming
 from pushpools.components.pause import Pause
@@ -38,6 +40,26 @@ class CloudRunNamesArgs(TypedDict):
     repository: NotRequired[str]
 
 
+class CloudRunConnectorArgs(TypedDict):
+    """A connector to create (`network.connector`)."""
+
+    name: NotRequired[str]
+    network: NotRequired[str]
+    ip_cidr_range: NotRequired[str]
+    subnet: NotRequired[str]
+    host_project: NotRequired[str]
+    min_instances: NotRequired[int]
+    max_instances: NotRequired[int]
+    machine_type: NotRequired[ConnectorMachineType]
+
+
+class CloudRunNetworkArgs(TypedDict):
+    """How the jobs reach a VPC (`network` of the `gcp` section)."""
+
+    connector: NotRequired[CloudRunConnectorArgs]
+    existing_connector: NotRequired[str]
+
+
 class CloudRunPushPoolArgs(TypedDict):
     """The `gcp` section of a Cloud Run pool in the stack config, with the same keys (each
     described by `CloudRunSettings`), and the pool-level `type`, `naming`,
@@ -53,6 +75,7 @@ class CloudRunPushPoolArgs(TypedDict):
     delete_untagged_images_after_days: NotRequired[int]
     enable_services: NotRequired[bool]
     key_generation: NotRequired[int]
+    network: NotRequired[CloudRunNetworkArgs]
     type: NotRequired[PoolType]
     naming: NotRequired[Naming]
     credentials_block_name: NotRequired[str]
@@ -87,7 +110,11 @@ class CloudRunPushPool(PoolComponent):
         labels = resource_labels(self._labels, name)
         child = pulumi.ResourceOptions(parent=self)
 
-        services = _enable_services(name, project, child) if gcp.enable_services else []
+        services = (
+            _enable_services(name, project, services_needed(gcp.network), child)
+            if gcp.enable_services
+            else []
+        )
         after_services = pulumi.ResourceOptions(
             parent=self, depends_on=_after_propagation(name, services, self)
         )
@@ -179,6 +206,14 @@ class CloudRunPushPool(PoolComponent):
                 )
             )
 
+        connector = (
+            None
+            if gcp.network is None
+            else declare_network(
+                name, gcp.network, project, gcp.project, gcp.region, after_services, self._granted
+            )
+        )
+
         # A new keeper value replaces the key; Pulumi creates the new key (and updates
         # whatever reads it) before it deletes the old one.
         key = serviceaccount.Key(
@@ -194,8 +229,8 @@ class CloudRunPushPool(PoolComponent):
             credentials_data=pulumi.Output.all(key.private_key, project).apply(
                 lambda values: _block_data(values[0], values[1])
             ),
-            template_defaults=self.runtime_service_account.email.apply(
-                lambda email: {"region": gcp.region, "service_account_name": email}
+            template_defaults=_template_defaults(
+                gcp.region, self.runtime_service_account.email, connector
             ),
             image_namespace=pulumi.Output.all(project, self.repository.repository_id).apply(
                 lambda values: f"{gcp.region}-docker.pkg.dev/{values[0]}/{values[1]}"
@@ -207,8 +242,24 @@ class CloudRunPushPool(PoolComponent):
         )
 
 
+def _template_defaults(
+    region: str, runtime_email: pulumi.Output[str], connector: pulumi.Output[str] | None
+) -> pulumi.Output[dict[str, Any]]:
+    """The pool's region, its runtime account and, with a network, its connector."""
+    return pulumi.Output.all(runtime_email, connector).apply(
+        lambda values: {
+            "region": region,
+            "service_account_name": values[0],
+            **({} if connector is None else {"vpc_connector_name": values[1]}),
+        }
+    )
+
+
 def _enable_services(
-    name: str, project: pulumi.Input[str], opts: pulumi.ResourceOptions
+    name: str,
+    project: pulumi.Input[str],
+    extra: tuple[str, ...],
+    opts: pulumi.ResourceOptions,
 ) -> list[projects.Service]:
     return [
         projects.Service(
@@ -220,7 +271,7 @@ def _enable_services(
             disable_dependent_services=False,
             opts=opts,
         )
-        for service in REQUIRED_SERVICES
+        for service in (*REQUIRED_SERVICES, *extra)
     ]
 
 

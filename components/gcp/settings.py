@@ -7,9 +7,10 @@ from difflib import get_close_matches
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from pushpools.components.config.base import ConfigModel, FromAnotherResource, refuse_repeats
+from pushpools.components.gcp.network_settings import CloudRunNetwork
 from pushpools.components.naming import NameRule, Naming, fill_names
 from pushpools.components.tagging import slug
 
@@ -198,6 +199,33 @@ class CloudRunSettings(ConfigModel):
         ),
     )
 
+    # Private networking (docs/gcp-cloud-run.md, "Private networking").
+    network: CloudRunNetwork | None = Field(
+        default=None,
+        description=(
+            "Let the jobs reach a VPC through a Serverless VPC Access connector: one pushpools "
+            "creates (`connector`) or an existing one (`existing_connector`). Unset: no VPC."
+        ),
+    )
+
+    @field_validator("network")
+    @classmethod
+    def _network_fits_the_pool(
+        cls, network: CloudRunNetwork | None, info: ValidationInfo
+    ) -> CloudRunNetwork | None:
+        if network is None or "region" not in info.data:  # an invalid region is reported
+            return network
+        problem = network.problem_in_region(info.data["region"])
+        host = network.connector.host_project if network.connector else None
+        if problem is None and host is not None and host == info.data.get("project"):
+            problem = (
+                f"connector.host_project {host!r} is the pool's own project; host_project "
+                "names another project's Shared VPC: remove it"
+            )
+        if problem is not None:
+            raise ValueError(problem)
+        return network
+
     @field_validator("project")
     @classmethod
     def _project_id(cls, value: str) -> str:
@@ -265,7 +293,10 @@ class CloudRunSettings(ConfigModel):
                 f"act_as_service_accounts lists {runtime!r}, the pool's runtime account, "
                 "which Prefect may always act as; remove it from the list"
             )
-        return self.model_copy(update={"names": names})
+        update: dict[str, object] = {"names": names}
+        if self.network is not None:  # an unset network stays unset
+            update["network"] = self.network.with_names(pool_name, naming)
+        return self.model_copy(update=update)
 
     def physical_names(self) -> list[tuple[str, str, str]]:
         """(what, where it must be unique, config key suffix) for collision checks."""
@@ -285,4 +316,17 @@ class CloudRunSettings(ConfigModel):
                 f"project {self.project}, region {self.region}",
                 "gcp.names.repository",
             ),
+            *self._network_names(),
+        ]
+
+    def _network_names(self) -> list[tuple[str, str, str]]:
+        connector = self.network.connector if self.network else None
+        if connector is None:
+            return []
+        return [
+            (
+                f"connector {connector.name!r}",
+                f"project {self.project}, region {self.region}",
+                "gcp.network.connector.name",
+            )
         ]

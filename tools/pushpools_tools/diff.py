@@ -29,6 +29,22 @@ REPLACED_BY: dict[str, tuple[str, ...]] = {
     "gcp:serviceaccount/iAMMember:IAMMember": ("serviceAccountId", "role", "member", "condition"),
     "gcp:serviceaccount/key:Key": ("serviceAccountId", "keepers", "keyAlgorithm", "publicKeyType"),
     "gcp:artifactregistry/repository:Repository": ("project", "location", "repositoryId", "format"),
+    "gcp:vpcaccess/connector:Connector": (
+        "project",
+        "region",
+        "name",
+        "network",
+        "ipCidrRange",
+        "subnet",
+    ),
+    "gcp:compute/subnetworkIAMMember:SubnetworkIAMMember": (
+        "project",
+        "region",
+        "subnetwork",
+        "role",
+        "member",
+        "condition",
+    ),
     "aws:iam/role:Role": ("name", "namePrefix", "path"),
     "aws:iam/user:User": (),
     "aws:iam/accessKey:AccessKey": ("user", "pgpKey"),
@@ -330,6 +346,8 @@ def _grant_summary(resource: dict[str, Any]) -> str:
     i = resource["inputs"]
     if "role" in i and "member" in i:
         scope = i.get("project") or i.get("serviceAccountId") or i.get("repository") or "?"
+        if "subnetwork" in i:  # a grant on one subnet, not on its project
+            scope = f"subnet {i['subnetwork']} of {scope} in {i.get('region')}"
         return f"grant {i['role']} to {i['member']} on {scope}"
     if resource["type"] == "azure-native:authorization:RoleDefinition":
         actions = [a for p in i.get("permissions") or [] for a in p.get("actions") or []]

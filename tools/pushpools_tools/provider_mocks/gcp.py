@@ -6,7 +6,7 @@ import base64
 import json
 from typing import Any
 
-from pulumi.runtime.mocks import MockResourceArgs
+from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs
 
 from pushpools_tools.provider_mocks import stable_id, stable_number
 from pushpools_tools.provider_mocks.keys import private_key_pem
@@ -98,6 +98,29 @@ def _custom_role(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
     return name, {**i, "name": name, "deleted": False}
 
 
+# Private networking: a Serverless VPC Access connector, subnet grants, a project's number.
+def _connector(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    i = args.inputs
+    name = f"projects/{i['project']}/locations/{i['region']}/connectors/{i['name']}"
+    return name, {**i, "selfLink": name, "state": "READY", "connectedProjects": [i["project"]]}
+
+
+def _subnetwork_member(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    i = args.inputs
+    subnet = f"projects/{i['project']}/regions/{i['region']}/subnetworks/{i['subnetwork']}"
+    return f"{subnet}/{i['role']}/{i['member']}", {**i, "etag": "BwY" + stable_id(args.name)}
+
+
+def _get_project(args: MockCallArgs) -> dict[str, Any]:
+    project = args.args["projectId"]
+    return {
+        "projectId": project,
+        "number": stable_number("project-number", project),
+        "name": project,
+        "id": f"projects/{project}",
+    }
+
+
 RESOURCES = {
     "gcp:iam/workloadIdentityPool:WorkloadIdentityPool": _workload_identity_pool,
     "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider": (
@@ -111,6 +134,10 @@ RESOURCES = {
     "gcp:serviceaccount/key:Key": _key,
     # Coiled's cloud setup (components/coiled/gcp_setup.py).
     "gcp:projects/iAMCustomRole:IAMCustomRole": _custom_role,
+    "gcp:vpcaccess/connector:Connector": _connector,
+    "gcp:compute/subnetworkIAMMember:SubnetworkIAMMember": _subnetwork_member,
 }
 
-CALLS: dict[str, Any] = {}
+CALLS: dict[str, Any] = {
+    "gcp:organizations/getProject:getProject": _get_project,
+}
