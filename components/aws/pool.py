@@ -16,6 +16,8 @@ import pulumi
 from pulumi_aws import cloudwatch, ec2, ecr, ecs, get_availability_zones, iam
 from pulumi_aws import get_caller_identity_output as caller_identity
 
+from pushpools.components.api_key_secret_args import StoredSecretArgs
+from pushpools.components.aws.api_key_secret import store_prefect_credentials
 from pushpools.components.aws.ecs_policies import (
     ECS_FULL_ACCESS_POLICY_ARN,
     EXECUTION_ROLE_POLICY_ARN,
@@ -105,6 +107,12 @@ class EcsPushPoolArgs(TypedDict):
     existing_user_name: NotRequired[str]
     create_service_linked_role: NotRequired[bool]
     key_generation: NotRequired[int]
+    # The Prefect API key in the cloud's secret store (api_key_secret.py): where to store
+    # it, and the credential itself (secret; the stack program reads it from `config_key`).
+    prefect_api_key_secret: NotRequired[StoredSecretArgs]
+    prefect_api_auth_string_secret: NotRequired[StoredSecretArgs]
+    prefect_api_key: NotRequired[pulumi.Input[str]]
+    prefect_api_auth_string: NotRequired[pulumi.Input[str]]
     type: NotRequired[PoolType]
     naming: NotRequired[Naming]
     credentials_block_name: NotRequired[str]
@@ -183,6 +191,16 @@ class EcsPushPool(PoolComponent):
                 opts=child,
             )
         )
+        # The Prefect API key in Secrets Manager, read only by the execution role.
+        secret_defaults, secrets_ready = store_prefect_credentials(
+            name,
+            aws,
+            secret_value=self._secret,
+            execution_role=self.execution_role,
+            tags=tags,
+            parent=self,
+        )
+        self.grants += secrets_ready
         self.task_role = None
         if aws.task_role:
             self.task_role, attachments = _task_role(name, aws, tags, child)
@@ -326,15 +344,18 @@ class EcsPushPool(PoolComponent):
                 "aws_secret_access_key": self.access_key.secret,
                 "region_name": region,
             },
-            template_defaults=_template_defaults(
-                aws,
-                cluster_arn=self.cluster.arn,
-                execution_role_arn=self.execution_role.arn,
-                task_role_arn=None if self.task_role is None else self.task_role.arn,
-                network=network,
-                security_group_id=self.security_group.id,
-                log_group_name=self.log_group.name,
-            ),
+            template_defaults=pulumi.Output.all(
+                _template_defaults(
+                    aws,
+                    cluster_arn=self.cluster.arn,
+                    execution_role_arn=self.execution_role.arn,
+                    task_role_arn=None if self.task_role is None else self.task_role.arn,
+                    network=network,
+                    security_group_id=self.security_group.id,
+                    log_group_name=self.log_group.name,
+                ),
+                pulumi.Output.from_input(secret_defaults),
+            ).apply(lambda parts: {**parts[0], **parts[1]}),
             image_namespace=self.repository.repository_url,
             one_image_per_repository=True,
             outputs={

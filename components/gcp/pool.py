@@ -13,7 +13,12 @@ from typing import Any, NotRequired, TypedDict
 import pulumi
 from pulumi_gcp import artifactregistry, projects, serviceaccount
 
+from pushpools.components.api_key_secret_args import StoredSecretArgs
 from pushpools.components.config import Cloud, PoolType
+from pushpools.components.gcp.api_key_secret import (
+    secret_manager_services,
+    store_prefect_credentials,
+)
 from pushpools.components.gcp.settings import CloudRunSettings, ServiceAccountUserScope
 from pushpools.components.naming import Naming
 from pushpools.components.pause import Pause
@@ -53,6 +58,12 @@ class CloudRunPushPoolArgs(TypedDict):
     delete_untagged_images_after_days: NotRequired[int]
     enable_services: NotRequired[bool]
     key_generation: NotRequired[int]
+    # The Prefect API key in the cloud's secret store (api_key_secret.py): where to store
+    # it, and the credential itself (secret; the stack program reads it from `config_key`).
+    prefect_api_key_secret: NotRequired[StoredSecretArgs]
+    prefect_api_auth_string_secret: NotRequired[StoredSecretArgs]
+    prefect_api_key: NotRequired[pulumi.Input[str]]
+    prefect_api_auth_string: NotRequired[pulumi.Input[str]]
     type: NotRequired[PoolType]
     naming: NotRequired[Naming]
     credentials_block_name: NotRequired[str]
@@ -87,7 +98,8 @@ class CloudRunPushPool(PoolComponent):
         labels = resource_labels(self._labels, name)
         child = pulumi.ResourceOptions(parent=self)
 
-        services = _enable_services(name, project, child) if gcp.enable_services else []
+        wanted = REQUIRED_SERVICES + secret_manager_services(gcp)
+        services = _enable_services(name, project, wanted, child) if gcp.enable_services else []
         after_services = pulumi.ResourceOptions(
             parent=self, depends_on=_after_propagation(name, services, self)
         )
@@ -179,6 +191,19 @@ class CloudRunPushPool(PoolComponent):
                 )
             )
 
+        # The Prefect API key in Secret Manager, read only by the runtime account.
+        secret_defaults, secrets_ready = store_prefect_credentials(
+            name,
+            gcp,
+            project=project,
+            secret_value=self._secret,
+            runtime_member=self.runtime_service_account.member,
+            labels=labels,
+            parent=self,
+            after_services=after_services,
+        )
+        self.grants += secrets_ready
+
         # A new keeper value replaces the key; Pulumi creates the new key (and updates
         # whatever reads it) before it deletes the old one.
         key = serviceaccount.Key(
@@ -194,9 +219,9 @@ class CloudRunPushPool(PoolComponent):
             credentials_data=pulumi.Output.all(key.private_key, project).apply(
                 lambda values: _block_data(values[0], values[1])
             ),
-            template_defaults=self.runtime_service_account.email.apply(
-                lambda email: {"region": gcp.region, "service_account_name": email}
-            ),
+            template_defaults=pulumi.Output.all(
+                self.runtime_service_account.email, pulumi.Output.from_input(secret_defaults)
+            ).apply(lambda v: {"region": gcp.region, "service_account_name": v[0], **v[1]}),
             image_namespace=pulumi.Output.all(project, self.repository.repository_id).apply(
                 lambda values: f"{gcp.region}-docker.pkg.dev/{values[0]}/{values[1]}"
             ),
@@ -208,7 +233,7 @@ class CloudRunPushPool(PoolComponent):
 
 
 def _enable_services(
-    name: str, project: pulumi.Input[str], opts: pulumi.ResourceOptions
+    name: str, project: pulumi.Input[str], wanted: tuple[str, ...], opts: pulumi.ResourceOptions
 ) -> list[projects.Service]:
     return [
         projects.Service(
@@ -220,7 +245,7 @@ def _enable_services(
             disable_dependent_services=False,
             opts=opts,
         )
-        for service in REQUIRED_SERVICES
+        for service in wanted
     ]
 
 

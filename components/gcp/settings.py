@@ -9,7 +9,17 @@ from typing import Annotated
 
 from pydantic import Field, field_validator, model_validator
 
+from pushpools.components.config.api_key_secret import (
+    API_KEY_DESCRIPTION,
+    AUTH_STRING_DESCRIPTION,
+    ApiKeySecretSettings,
+    AuthStringSecretSettings,
+    resolve_secret_names,
+    secret_config_keys,
+    secret_physical_names,
+)
 from pushpools.components.config.base import ConfigModel, FromAnotherResource, refuse_repeats
+from pushpools.components.config.pool_types import Cloud
 from pushpools.components.naming import NameRule, Naming, fill_names
 from pushpools.components.tagging import slug
 
@@ -198,6 +208,18 @@ class CloudRunSettings(ConfigModel):
         ),
     )
 
+    # The Prefect API key in the cloud's secret store (config/api_key_secret.py).
+    prefect_api_key_secret: ApiKeySecretSettings | None = Field(
+        default=None, description=API_KEY_DESCRIPTION
+    )
+    prefect_api_auth_string_secret: AuthStringSecretSettings | None = Field(
+        default=None, description=AUTH_STRING_DESCRIPTION
+    )
+
+    def secret_config_keys(self) -> dict[str, str]:
+        """Top-level secret config keys this pool reads -> the setting that names each."""
+        return secret_config_keys(self, Cloud.GCP)
+
     @field_validator("project")
     @classmethod
     def _project_id(cls, value: str) -> str:
@@ -265,7 +287,8 @@ class CloudRunSettings(ConfigModel):
                 f"act_as_service_accounts lists {runtime!r}, the pool's runtime account, "
                 "which Prefect may always act as; remove it from the list"
             )
-        return self.model_copy(update={"names": names})
+        secrets = resolve_secret_names(self, pool_name, naming)
+        return self.model_copy(update={"names": names, **secrets})
 
     def physical_names(self) -> list[tuple[str, str, str]]:
         """(what, where it must be unique, config key suffix) for collision checks."""
@@ -285,4 +308,5 @@ class CloudRunSettings(ConfigModel):
                 f"project {self.project}, region {self.region}",
                 "gcp.names.repository",
             ),
+            *secret_physical_names(self, Cloud.GCP, f"project {self.project}"),
         ]

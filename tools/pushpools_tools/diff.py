@@ -42,6 +42,18 @@ REPLACED_BY: dict[str, tuple[str, ...]] = {
     "aws:ec2/vpc:Vpc": ("cidrBlock",),
     "aws:ec2/subnet:Subnet": ("vpcId", "cidrBlock", "availabilityZone"),
     "aws:ec2/securityGroup:SecurityGroup": ("name", "namePrefix", "vpcId", "description"),
+    # The Prefect API key in the secret store: a new value is a new version of the secret.
+    "aws:secretsmanager/secret:Secret": ("name", "namePrefix"),
+    "aws:secretsmanager/secretVersion:SecretVersion": ("secretId", "secretString", "secretBinary"),
+    "gcp:secretmanager/secret:Secret": ("project", "secretId", "replication"),
+    "gcp:secretmanager/secretVersion:SecretVersion": ("secret", "secretData"),
+    "gcp:secretmanager/secretIamMember:SecretIamMember": (
+        "project",
+        "secretId",
+        "role",
+        "member",
+        "condition",
+    ),
     "azure-native:resources:ResourceGroup": ("resourceGroupName", "location"),
     "azure-native:containerregistry:Registry": ("resourceGroupName", "registryName", "location"),
     "azure-native:managedidentity:UserAssignedIdentity": (
