@@ -31,6 +31,7 @@ STACK_FILES = [
     *sorted((PROJECT_DIR / "benchmarks" / "stacks").glob("*.yaml")),
     PROJECT_DIR / "tests" / "upgrade" / "stacks" / "Pulumi.registered.yaml",
     PROJECT_DIR / "policy" / "tests" / "stacks" / "Pulumi.keyless.yaml",
+    PROJECT_DIR / "tests" / "stacks" / "Pulumi.secret-store.yaml",
 ]
 # The stack files' client-secret dates are judged against this day.
 TODAY = date(2026, 12, 7)

@@ -63,7 +63,9 @@ class CloudRunPushPoolArgs(TypedDict):
     prefect_api_key_secret: NotRequired[StoredSecretArgs]
     prefect_api_auth_string_secret: NotRequired[StoredSecretArgs]
     prefect_api_key: NotRequired[pulumi.Input[str]]
+    """The Prefect API key to store (secret); required with `prefect_api_key_secret`."""
     prefect_api_auth_string: NotRequired[pulumi.Input[str]]
+    """The auth string to store (secret); required with `prefect_api_auth_string_secret`."""
     type: NotRequired[PoolType]
     naming: NotRequired[Naming]
     credentials_block_name: NotRequired[str]
