@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from pydantic_core import SchemaValidator
 from pydantic_core import core_schema as cs
 
+from pushpools.components.config.api_key_secret import stored_credentials
 from pushpools.components.config.errors import (
     NAMESPACE,
     a_or_an,
@@ -31,7 +32,7 @@ from pushpools.components.config.errors import (
     masked_text,
     misspelt_namespace_problem,
 )
-from pushpools.components.config.pool_types import KINDS
+from pushpools.components.config.pool_types import KINDS, secret_setting
 from pushpools.components.config.prefect import API_KEY, AUTH_STRING, PrefectSettings
 from pushpools.components.config.prefect import SECRET_KEYS as PREFECT_SECRET_KEYS
 from pushpools.components.config.stack import (
@@ -127,9 +128,9 @@ def _secret_args(stack: StackConfig) -> dict[str, dict[str, pulumi.Output[Any]]]
     secrets = {}
     for pool in stack.pools:
         section = getattr(pool, pool.kind.cloud.value)
+        keys = {arg: secret_setting(section, s) for arg, s in pool.kind.secret_args.items()}
         secrets[pool.name] = {
-            arg: config.require_secret(getattr(section, setting))
-            for arg, setting in pool.kind.secret_args.items()
+            arg: config.require_secret(key) for arg, key in keys.items() if key is not None
         }
     return secrets
 
@@ -252,7 +253,11 @@ def _secret_keys_of_invalid_pool(pool: Any) -> set[str]:
         section = section if isinstance(section, dict) else {}
         fields = kind.settings_model().model_fields  # only for kinds with secrets
         for setting in kind.secret_args.values():
-            key = section.get(setting, fields[setting].default)
+            key = (
+                secret_setting(section, setting)
+                if "." in setting  # in an optional section: only a key written there
+                else section.get(setting, fields[setting].default)
+            )
             if isinstance(key, str):
                 keys.add(key)
     return keys
@@ -267,7 +272,8 @@ def _named_secret_problems(named: dict[str, str], config: dict[str, Any]) -> lis
             problems.append(f"{named_by}: {key!r} is a stack setting, not a place for a secret")
         elif full_key not in config:
             problems.append(f"{full_key}: required by {named_by}, but not set; {how}")
-        elif not runtime_config.is_config_secret(full_key):
+        elif not runtime_config.is_config_secret(full_key) and key not in PREFECT_SECRET_KEYS:
+            # (Prefect's own keys in plain text are refused where the namespace is read.)
             problems.append(_plain_text_credential(full_key, f"a credential (named by {named_by})"))
     return problems
 
@@ -442,6 +448,13 @@ def _load_templates(
             f"{', '.join(sorted(declared))}"
             for setting, variable in pool.prefect.job_variables.named()
             if variable not in declared
+        ]
+        problems += [
+            f"{NAMESPACE}:pools[{index}].{pool.kind.cloud.value}.{stored.setting}: the template "
+            f"{path!r} declares no variable {stored.variable!r}, which the worker reads the "
+            "secret from; use a template that declares it (the worker's own default template)"
+            for stored in stored_credentials(getattr(pool, pool.kind.cloud.value), pool.kind.cloud)
+            if stored.variable not in declared
         ]
     return templates
 

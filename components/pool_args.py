@@ -124,9 +124,7 @@ def validate_args(kind: PoolKind, component: str, name: Any, args: Any) -> PoolA
             problems.append(_unknown(arg, kind))
         else:
             section[arg] = value
-    problems += [
-        f"args.{arg}: required, but not set" for arg in kind.secret_args if arg not in secrets
-    ]
+    problems += _secret_arg_problems(kind, section, secrets)
     problems += _take_outputs(settings_model, section, (), outputs)
     pool[kind.cloud.value] = _plain(section)
     if "type" in pool and pool["type"] not in {t.value for t in kind.types}:
@@ -145,6 +143,32 @@ def validate_args(kind: PoolKind, component: str, name: Any, args: Any) -> PoolA
     if problems or validated is None:
         raise ComponentArgsError(label, problems)
     return PoolArgs(validated, dict(labels), outputs, secrets)
+
+
+def _secret_arg_problems(kind: PoolKind, section: Mapping[str, Any], secrets: Mapping) -> list:
+    """A secret arg is required where the setting naming its config key applies (always,
+    or where its optional section is given), and taken nowhere else."""
+    problems = []
+    for arg, setting in kind.secret_args.items():
+        parent, _, leaf = setting.rpartition(".")
+        if not parent:
+            if arg not in secrets:
+                problems.append(f"args.{arg}: required, but not set")
+            continue
+        given = section.get(parent)
+        if isinstance(given, Mapping) and leaf in given:
+            problems.append(
+                f"args.{setting}: not an argument of a component (it names the stack-config key "
+                f"the stack program reads the secret from); give the secret itself as args.{arg}"
+            )
+        if given is not None and arg not in secrets:
+            problems.append(f"args.{arg}: required by args.{parent}, but not set")
+        elif given is None and arg in secrets:
+            problems.append(
+                f"args.{arg}: given, but args.{parent} is not set, so it would never be "
+                f"stored; add {parent}: {{}} or remove {arg}"
+            )
+    return problems
 
 
 def _take_outputs(

@@ -51,8 +51,8 @@ def test_an_unknown_key_is_refused_naming_the_keys_allowed_there() -> None:
     assert problems == [
         "pushpools:pools[0].gcp.regoin: unknown key; allowed keys here: "
         "act_as_service_accounts, delete_images_on_destroy, delete_untagged_images_after_days, "
-        "enable_services, key_generation, names, network, project, region, runtime_roles, "
-        "service_account_user_scope"
+        "enable_services, key_generation, names, network, prefect_api_auth_string_secret, "
+        "prefect_api_key_secret, project, region, runtime_roles, service_account_user_scope"
     ]
 
 

@@ -34,6 +34,7 @@ STACK_FILES = [
     PROJECT_DIR / "tests" / "coiled" / "Pulumi.coiled-setup.yaml",
     PROJECT_DIR / "tests" / "stacks" / "Pulumi.aci-private.yaml",
     PROJECT_DIR / "tests" / "stacks" / "Pulumi.private-network.yaml",
+    PROJECT_DIR / "tests" / "stacks" / "Pulumi.secret-store.yaml",
 ]
 # The stack files' client-secret dates are judged against this day.
 TODAY = date(2026, 12, 7)

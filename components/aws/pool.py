@@ -14,6 +14,8 @@ import pulumi
 from pulumi_aws import cloudwatch, ec2, ecr, ecs, iam
 from pulumi_aws import get_caller_identity_output as caller_identity
 
+from pushpools.components.api_key_secret_args import StoredSecretArgs
+from pushpools.components.aws.api_key_secret import store_prefect_credentials
 from pushpools.components.aws.ecs_policies import (
     ECS_FULL_ACCESS_POLICY_ARN,
     EXECUTION_ROLE_POLICY_ARN,
@@ -33,6 +35,7 @@ from pushpools.components.aws.settings import (
     NatGateways,
 )
 from pushpools.components.config import Cloud, PoolType
+from pushpools.components.config.api_key_secret import stored_credentials
 from pushpools.components.naming import Naming
 from pushpools.components.pool_component import PoolComponent
 from pushpools.components.tagging import resource_labels, slug
@@ -105,6 +108,14 @@ class EcsPushPoolArgs(TypedDict):
     existing_user_name: NotRequired[str]
     create_service_linked_role: NotRequired[bool]
     key_generation: NotRequired[int]
+    # The Prefect API key in the cloud's secret store (api_key_secret.py): where to store
+    # it, and the credential itself (secret; the stack program reads it from `config_key`).
+    prefect_api_key_secret: NotRequired[StoredSecretArgs]
+    prefect_api_auth_string_secret: NotRequired[StoredSecretArgs]
+    prefect_api_key: NotRequired[pulumi.Input[str]]
+    """The Prefect API key to store (secret); required with `prefect_api_key_secret`."""
+    prefect_api_auth_string: NotRequired[pulumi.Input[str]]
+    """The auth string to store (secret); required with `prefect_api_auth_string_secret`."""
     type: NotRequired[PoolType]
     naming: NotRequired[Naming]
     credentials_block_name: NotRequired[str]
@@ -183,6 +194,16 @@ class EcsPushPool(PoolComponent):
                 opts=child,
             )
         )
+        # The Prefect API key in Secrets Manager, read only by the execution role.
+        secret_defaults, secrets_ready = store_prefect_credentials(
+            name,
+            aws,
+            secret_value=self._secret,
+            execution_role=self.execution_role,
+            tags=tags,
+            parent=self,
+        )
+        self.grants += secrets_ready
         self.task_role = None
         if aws.task_role:
             self.task_role, attachments = _task_role(name, aws, tags, child)
@@ -263,7 +284,16 @@ class EcsPushPool(PoolComponent):
             tags=tags,
             opts=child,
         )
-        vpc_endpoints(name, aws, network, self.security_group.id, tags, self)
+        # Without internet, the ECS agent fetches a stored Prefect key through an endpoint.
+        vpc_endpoints(
+            name,
+            aws,
+            network,
+            self.security_group.id,
+            tags,
+            self,
+            secrets_manager=bool(stored_credentials(aws, Cloud.AWS)),
+        )
 
         user_name = self._prefect_user(aws, tags, child)
         role_arns = [self.execution_role.arn] + (
@@ -327,15 +357,18 @@ class EcsPushPool(PoolComponent):
                 "aws_secret_access_key": self.access_key.secret,
                 "region_name": region,
             },
-            template_defaults=_template_defaults(
-                aws,
-                cluster_arn=self.cluster.arn,
-                execution_role_arn=self.execution_role.arn,
-                task_role_arn=None if self.task_role is None else self.task_role.arn,
-                network=network,
-                security_group_id=self.security_group.id,
-                log_group_name=self.log_group.name,
-            ),
+            template_defaults=pulumi.Output.all(
+                _template_defaults(
+                    aws,
+                    cluster_arn=self.cluster.arn,
+                    execution_role_arn=self.execution_role.arn,
+                    task_role_arn=None if self.task_role is None else self.task_role.arn,
+                    network=network,
+                    security_group_id=self.security_group.id,
+                    log_group_name=self.log_group.name,
+                ),
+                pulumi.Output.from_input(secret_defaults),
+            ).apply(lambda parts: {**parts[0], **parts[1]}),
             image_namespace=self.repository.repository_url,
             one_image_per_repository=True,
             outputs={

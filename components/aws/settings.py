@@ -10,7 +10,17 @@ from typing import Annotated
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
+from pushpools.components.config.api_key_secret import (
+    API_KEY_DESCRIPTION,
+    AUTH_STRING_DESCRIPTION,
+    ApiKeySecretSettings,
+    AuthStringSecretSettings,
+    resolve_secret_names,
+    secret_config_keys,
+    secret_physical_names,
+)
 from pushpools.components.config.base import ConfigModel, FromAnotherResource, refuse_repeats
+from pushpools.components.config.pool_types import Cloud
 from pushpools.components.naming import NameRule, Naming, fill_names
 from pushpools.components.tagging import slug
 
@@ -618,6 +628,18 @@ class EcsSettings(ConfigModel):
         ),
     )
 
+    # The Prefect API key in the cloud's secret store (config/api_key_secret.py).
+    prefect_api_key_secret: ApiKeySecretSettings | None = Field(
+        default=None, description=API_KEY_DESCRIPTION
+    )
+    prefect_api_auth_string_secret: AuthStringSecretSettings | None = Field(
+        default=None, description=AUTH_STRING_DESCRIPTION
+    )
+
+    def secret_config_keys(self) -> dict[str, str]:
+        """Top-level secret config keys this pool reads -> the setting that names each."""
+        return secret_config_keys(self, Cloud.AWS)
+
     @field_validator("region")
     @classmethod
     def _region(cls, value: str) -> str:
@@ -682,7 +704,8 @@ class EcsSettings(ConfigModel):
     def resolve_names(self, pool_name: str, naming: Naming) -> EcsSettings:
         """A copy with every unset name filled in (explicit names win in both modes)."""
         names = fill_names(self.names, pool_name, naming, HELPER_NAMES, _DERIVED)
-        return self.model_copy(update={"names": names})
+        secrets = resolve_secret_names(self, pool_name, naming)
+        return self.model_copy(update={"names": names, **secrets})
 
     @property
     def user_name(self) -> str | None:
@@ -724,6 +747,7 @@ class EcsSettings(ConfigModel):
                     "aws.names.security_group",
                 )
             )
+        names += secret_physical_names(self, Cloud.AWS, region)
         return names
 
 

@@ -80,7 +80,9 @@ class PoolKind:
     `cloud_setup`): its section may then be left out, and `naming` is refused without them."""
     secret_args: Mapping[str, str] = field(default_factory=dict)
     """Component argument -> the settings field that names the secret config key the stack
-    program reads it from (Modal's token)."""
+    program reads it from (Modal's token). A dotted field (`prefect_api_key_secret.config_key`)
+    lies in an optional section: the arg is taken, and required, only where that section is
+    set (see `secret_setting`)."""
     provider_mocks: Mapping[str, str] = field(default_factory=dict)
     """Provider package of a type token -> the offline engine's mock module for it."""
 
@@ -90,6 +92,29 @@ class PoolKind:
     def component_class(self) -> Any:
         return _load(self.component)
 
+
+def secret_setting(section: Any, setting: str) -> Any:
+    """The value of a secret arg's setting in a section (a settings model, or the mapping it
+    is read from: there only as written), None where the optional section holding it is
+    unset."""
+    *parents, leaf = setting.split(".")
+    node = section
+    for part in parents:
+        node = node.get(part) if isinstance(node, Mapping) else getattr(node, part, None)
+        if node is None:
+            return None
+    if isinstance(node, Mapping):
+        return node.get(leaf)
+    return getattr(node, leaf, None)
+
+
+# The stored Prefect credentials (config/api_key_secret.py): their arg, and where their
+# secret config key is named (by default Prefect's own keys, prefectApiKey and
+# prefectAuthString).
+_STORED_PREFECT_CREDENTIALS = {
+    "prefect_api_key": "prefect_api_key_secret.config_key",
+    "prefect_api_auth_string": "prefect_api_auth_string_secret.config_key",
+}
 
 # The extra that installs each cloud SDK a component imports.
 _EXTRA_OF_SDK = {
@@ -132,6 +157,7 @@ KINDS: tuple[PoolKind, ...] = (
         block_type_slug="gcp-credentials",
         credentials_variable="credentials",
         default_block_name="{pool}-push-pool-credentials",
+        secret_args=_STORED_PREFECT_CREDENTIALS,
         provider_mocks={"gcp": f"{_MOCKS}.gcp"},
     ),
     PoolKind(
@@ -142,6 +168,7 @@ KINDS: tuple[PoolKind, ...] = (
         block_type_slug="aws-credentials",
         credentials_variable="aws_credentials",
         default_block_name="{pool}-aws-credentials",
+        secret_args=_STORED_PREFECT_CREDENTIALS,
         provider_mocks={"aws": f"{_MOCKS}.aws"},
     ),
     PoolKind(

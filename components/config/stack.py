@@ -8,6 +8,9 @@ from typing import Annotated, Any
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
+from pushpools.components.config.api_key_secret import (
+    type_problem as stored_credential_type_problem,
+)
 from pushpools.components.config.base import ConfigModel, LazySection
 from pushpools.components.config.errors import a_or_an
 from pushpools.components.config.pool_types import (
@@ -209,6 +212,13 @@ class PoolConfig(ConfigModel):
                 f"{a_or_an(repr(self.type.value))} pool has no credentials block; "
                 "remove credentials_block_name"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _stored_credentials_fit_type(self) -> PoolConfig:
+        problem = stored_credential_type_problem(self)
+        if problem:
+            raise ValueError(problem)
         return self
 
     @property

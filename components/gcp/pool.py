@@ -13,7 +13,12 @@ from typing import Any, NotRequired, TypedDict
 import pulumi
 from pulumi_gcp import artifactregistry, projects, serviceaccount
 
+from pushpools.components.api_key_secret_args import StoredSecretArgs
 from pushpools.components.config import Cloud, PoolType
+from pushpools.components.gcp.api_key_secret import (
+    secret_manager_services,
+    store_prefect_credentials,
+)
 from pushpools.components.gcp.network import declare_network, services_needed
 from pushpools.components.gcp.network_settings import ConnectorMachineType
 from pushpools.components.gcp.settings import CloudRunSettings, ServiceAccountUserScope
@@ -76,6 +81,14 @@ class CloudRunPushPoolArgs(TypedDict):
     enable_services: NotRequired[bool]
     key_generation: NotRequired[int]
     network: NotRequired[CloudRunNetworkArgs]
+    # The Prefect API key in the cloud's secret store (api_key_secret.py): where to store
+    # it, and the credential itself (secret; the stack program reads it from `config_key`).
+    prefect_api_key_secret: NotRequired[StoredSecretArgs]
+    prefect_api_auth_string_secret: NotRequired[StoredSecretArgs]
+    prefect_api_key: NotRequired[pulumi.Input[str]]
+    """The Prefect API key to store (secret); required with `prefect_api_key_secret`."""
+    prefect_api_auth_string: NotRequired[pulumi.Input[str]]
+    """The auth string to store (secret); required with `prefect_api_auth_string_secret`."""
     type: NotRequired[PoolType]
     naming: NotRequired[Naming]
     credentials_block_name: NotRequired[str]
@@ -110,10 +123,9 @@ class CloudRunPushPool(PoolComponent):
         labels = resource_labels(self._labels, name)
         child = pulumi.ResourceOptions(parent=self)
 
+        extra_services = services_needed(gcp.network) + secret_manager_services(gcp)
         services = (
-            _enable_services(name, project, services_needed(gcp.network), child)
-            if gcp.enable_services
-            else []
+            _enable_services(name, project, extra_services, child) if gcp.enable_services else []
         )
         after_services = pulumi.ResourceOptions(
             parent=self, depends_on=_after_propagation(name, services, self)
@@ -213,6 +225,18 @@ class CloudRunPushPool(PoolComponent):
                 name, gcp.network, project, gcp.project, gcp.region, after_services, self._granted
             )
         )
+        # The Prefect API key in Secret Manager, read only by the runtime account.
+        secret_defaults, secrets_ready = store_prefect_credentials(
+            name,
+            gcp,
+            project=project,
+            secret_value=self._secret,
+            runtime_member=self.runtime_service_account.member,
+            labels=labels,
+            parent=self,
+            after_services=after_services,
+        )
+        self.grants += secrets_ready
 
         # A new keeper value replaces the key; Pulumi creates the new key (and updates
         # whatever reads it) before it deletes the old one.
@@ -230,7 +254,7 @@ class CloudRunPushPool(PoolComponent):
                 lambda values: _block_data(values[0], values[1])
             ),
             template_defaults=_template_defaults(
-                gcp.region, self.runtime_service_account.email, connector
+                gcp.region, self.runtime_service_account.email, connector, secret_defaults
             ),
             image_namespace=pulumi.Output.all(project, self.repository.repository_id).apply(
                 lambda values: f"{gcp.region}-docker.pkg.dev/{values[0]}/{values[1]}"
@@ -243,14 +267,21 @@ class CloudRunPushPool(PoolComponent):
 
 
 def _template_defaults(
-    region: str, runtime_email: pulumi.Output[str], connector: pulumi.Output[str] | None
+    region: str,
+    runtime_email: pulumi.Output[str],
+    connector: pulumi.Output[str] | None,
+    secret_defaults: pulumi.Input[dict[str, Any]],
 ) -> pulumi.Output[dict[str, Any]]:
-    """The pool's region, its runtime account and, with a network, its connector."""
-    return pulumi.Output.all(runtime_email, connector).apply(
+    """The pool's region, its runtime account, with a network its connector, and the
+    references to the Prefect credentials it stores in Secret Manager."""
+    return pulumi.Output.all(
+        runtime_email, connector, pulumi.Output.from_input(secret_defaults)
+    ).apply(
         lambda values: {
             "region": region,
             "service_account_name": values[0],
             **({} if connector is None else {"vpc_connector_name": values[1]}),
+            **values[2],
         }
     )
 

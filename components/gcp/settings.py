@@ -9,7 +9,17 @@ from typing import Annotated
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
+from pushpools.components.config.api_key_secret import (
+    API_KEY_DESCRIPTION,
+    AUTH_STRING_DESCRIPTION,
+    ApiKeySecretSettings,
+    AuthStringSecretSettings,
+    resolve_secret_names,
+    secret_config_keys,
+    secret_physical_names,
+)
 from pushpools.components.config.base import ConfigModel, FromAnotherResource, refuse_repeats
+from pushpools.components.config.pool_types import Cloud
 from pushpools.components.gcp.network_settings import CloudRunNetwork
 from pushpools.components.naming import NameRule, Naming, fill_names
 from pushpools.components.tagging import slug
@@ -226,6 +236,18 @@ class CloudRunSettings(ConfigModel):
             raise ValueError(problem)
         return network
 
+    # The Prefect API key in the cloud's secret store (config/api_key_secret.py).
+    prefect_api_key_secret: ApiKeySecretSettings | None = Field(
+        default=None, description=API_KEY_DESCRIPTION
+    )
+    prefect_api_auth_string_secret: AuthStringSecretSettings | None = Field(
+        default=None, description=AUTH_STRING_DESCRIPTION
+    )
+
+    def secret_config_keys(self) -> dict[str, str]:
+        """Top-level secret config keys this pool reads -> the setting that names each."""
+        return secret_config_keys(self, Cloud.GCP)
+
     @field_validator("project")
     @classmethod
     def _project_id(cls, value: str) -> str:
@@ -293,7 +315,10 @@ class CloudRunSettings(ConfigModel):
                 f"act_as_service_accounts lists {runtime!r}, the pool's runtime account, "
                 "which Prefect may always act as; remove it from the list"
             )
-        update: dict[str, object] = {"names": names}
+        update: dict[str, object] = {
+            "names": names,
+            **resolve_secret_names(self, pool_name, naming),
+        }
         if self.network is not None:  # an unset network stays unset
             update["network"] = self.network.with_names(pool_name, naming)
         return self.model_copy(update=update)
@@ -316,6 +341,7 @@ class CloudRunSettings(ConfigModel):
                 f"project {self.project}, region {self.region}",
                 "gcp.names.repository",
             ),
+            *secret_physical_names(self, Cloud.GCP, f"project {self.project}"),
             *self._network_names(),
         ]
 

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
+from pushpools.components.config.api_key_secret import SECRET_STORE_VARIABLES
 from pushpools.components.prefect.client import PrefectError
 from pushpools.components.prefect.connection import (
     Connection,
@@ -143,6 +144,13 @@ def _check_names(
         )
         for name in sorted(names)
         if name not in properties
+    ]
+    problems += [
+        f"{name!r} points the flow runs at the Prefect API key in the secret store, which "
+        "this template's worker would never read: give the pool a template that declares "
+        "it (prefect.base_job_template_file, e.g. the worker's own default template)"
+        for name in sorted(defaults)
+        if name in SECRET_STORE_VARIABLES and name not in properties
     ]
     problems += [
         f"pushpools sets no default for {name!r} on this pool to pin; pin a value instead"

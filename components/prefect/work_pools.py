@@ -293,7 +293,9 @@ def _desired(props: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
             bounds=props.get("template_bounds"),
         )
     except TemplateError as error:
-        raise PrefectError(f"work pool {props.get('name')!r}: {error}") from None
+        raise PrefectError(
+            f"work pool {props.get('name')!r} (type {props.get('type')!r}): {error}"
+        ) from None
     return {
         "description": props.get("description"),
         "concurrency_limit": props.get("concurrency_limit"),

@@ -69,6 +69,18 @@ REPLACED_BY: dict[str, tuple[str, ...]] = {
     "aws:ec2/eip:Eip": ("domain", "networkBorderGroup", "publicIpv4Pool", "address"),
     "aws:ec2/natGateway:NatGateway": ("allocationId", "subnetId", "connectivityType", "privateIp"),
     "aws:ec2/vpcEndpoint:VpcEndpoint": ("vpcId", "serviceName", "vpcEndpointType"),
+    # The Prefect API key in the secret store: a new value is a new version of the secret.
+    "aws:secretsmanager/secret:Secret": ("name", "namePrefix"),
+    "aws:secretsmanager/secretVersion:SecretVersion": ("secretId", "secretString", "secretBinary"),
+    "gcp:secretmanager/secret:Secret": ("project", "secretId", "replication"),
+    "gcp:secretmanager/secretVersion:SecretVersion": ("secret", "secretData"),
+    "gcp:secretmanager/secretIamMember:SecretIamMember": (
+        "project",
+        "secretId",
+        "role",
+        "member",
+        "condition",
+    ),
     "azure-native:resources:ResourceGroup": ("resourceGroupName", "location"),
     "azure-native:containerregistry:Registry": ("resourceGroupName", "registryName", "location"),
     "azure-native:managedidentity:UserAssignedIdentity": (

@@ -142,6 +142,8 @@ def _default_named_secrets() -> dict[str, str]:
     for kind in KINDS:
         fields = kind.settings_model().model_fields if kind.secret_args else {}
         for setting in kind.secret_args.values():
+            if "." in setting:
+                continue  # in an optional section; by default Prefect's own keys
             found[str(fields[setting].default)] = (
                 f"Read by a pool that leaves `{kind.cloud.value}.{setting}` at its default. "
                 f"{fields[setting].description}"

@@ -39,7 +39,7 @@ __all__ = [
     "stack_file_path",
 ]
 
-from pushpools.components.config.pool_types import KINDS
+from pushpools.components.config.pool_types import KINDS, secret_setting
 
 ESC_PLACEHOLDER = "[secret: from a Pulumi ESC environment]"
 # The secret keys of the `pushpools:` namespace an ESC environment is expected to supply
@@ -139,8 +139,9 @@ def _from_environments(
             section = pool.get(kind.cloud.value) if isinstance(pool, dict) else None
             if isinstance(section, dict):
                 for field in kind.secret_args.values():
-                    if isinstance(section.get(field), str):
-                        wanted.append(_qualify(section[field], project))
+                    key = secret_setting(section, field)
+                    if isinstance(key, str):
+                        wanted.append(_qualify(key, project))
     return [key for key in dict.fromkeys(wanted) if key not in config]
 
 

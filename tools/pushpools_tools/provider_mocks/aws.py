@@ -466,3 +466,32 @@ CALLS = {
     "aws:iam/getRole:getRole": _get_role,
     "aws:iam/getOpenIdConnectProvider:getOpenIdConnectProvider": _get_oidc_provider,
 }
+
+
+# The Prefect API key in Secrets Manager (components/aws/api_key_secret.py).
+def _secret(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    # Secrets Manager appends a dash and six random characters to the name in the ARN.
+    suffix = stable_id(args.typ, args.name, length=6)
+    arn = _arn("secretsmanager", _region(args), f"secret:{args.inputs['name']}-{suffix}")
+    return arn, {**args.inputs, "arn": arn}
+
+
+def _secret_version(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    # Never derived from the value: no digest of a secret in the outputs.
+    version_id = stable_id(args.typ, args.name, length=32)
+    secret_arn = args.inputs["secretId"]
+    return f"{secret_arn}|{version_id}", {
+        **args.inputs,
+        "arn": secret_arn,
+        "secretArn": secret_arn,
+        "versionId": version_id,
+        "versionStages": ["AWSCURRENT"],
+    }
+
+
+RESOURCES.update(
+    {
+        "aws:secretsmanager/secret:Secret": _secret,
+        "aws:secretsmanager/secretVersion:SecretVersion": _secret_version,
+    }
+)

@@ -141,3 +141,36 @@ RESOURCES = {
 CALLS: dict[str, Any] = {
     "gcp:organizations/getProject:getProject": _get_project,
 }
+
+
+# The Prefect API key in Secret Manager (components/gcp/api_key_secret.py).
+def _secret(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    i = args.inputs
+    number = stable_number("project-number", i["project"])
+    return f"projects/{i['project']}/secrets/{i['secretId']}", {
+        **i,
+        "name": f"projects/{number}/secrets/{i['secretId']}",
+        "createTime": "2026-01-01T00:00:00Z",
+    }
+
+
+def _secret_version(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    name = f"{args.inputs['secret']}/versions/1"
+    return name, {**args.inputs, "name": name, "version": "1", "enabled": True}
+
+
+def _secret_iam_member(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    i = args.inputs
+    return f"projects/{i['project']}/secrets/{i['secretId']}/{i['role']}/{i['member']}", {
+        **i,
+        "etag": "BwY" + stable_id(args.name, length=8),
+    }
+
+
+RESOURCES.update(
+    {
+        "gcp:secretmanager/secret:Secret": _secret,
+        "gcp:secretmanager/secretVersion:SecretVersion": _secret_version,
+        "gcp:secretmanager/secretIamMember:SecretIamMember": _secret_iam_member,
+    }
+)
