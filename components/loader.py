@@ -14,7 +14,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 import yaml
@@ -41,15 +41,9 @@ from pushpools.components.config.stack import (
     collision_problems,
     label_problems,
 )
-from pushpools.components.prefect.common import ConnectionArgs
-from pushpools.components.prefect.connection import (
-    is_cloud_only_type,
-    is_prefect_cloud_url,
-    normalize_api_url,
-    push_needs_cloud_message,
-    url_problem,
-)
-from pushpools.components.prefect.templates import TemplateError, check_template_shape
+
+if TYPE_CHECKING:
+    from pushpools.components.prefect.common import ConnectionArgs
 
 # Top-level keys holding secrets (set with `pulumi config set --secret`). They are read
 # as Pulumi secrets where they are used and never enter the validated model. Pools may
@@ -314,6 +308,8 @@ class PrefectRegistration:
         """Where and how to register; None when nothing is registered."""
         if not self.enabled or self.api_url is None:
             return None
+        from pushpools.components.prefect.common import ConnectionArgs
+
         return ConnectionArgs(
             api_url=self.api_url, api_key=self.api_key, auth_string=self.auth_string
         )
@@ -340,6 +336,9 @@ def resolve_registration(
 
     api_url, url_source = configured_url, f"{NAMESPACE}:prefect.api_url"
     if api_url is None and env.get("PREFECT_API_URL"):
+        # The Prefect side is imported only for a stack that names a Prefect API URL.
+        from pushpools.components.prefect.connection import normalize_api_url, url_problem
+
         api_url, url_source = env["PREFECT_API_URL"], "PREFECT_API_URL (environment)"
         problem = url_problem(api_url)
         if problem:
@@ -385,6 +384,12 @@ def _secret(key: str, env_name: str, env: Mapping[str, str]) -> pulumi.Output[st
 def _endpoint_problems(
     pools: Sequence[tuple[int, PoolConfig]], api_url: str, url_source: str, has_api_key: bool
 ) -> list[str]:
+    from pushpools.components.prefect.connection import (
+        is_cloud_only_type,
+        is_prefect_cloud_url,
+        push_needs_cloud_message,
+    )
+
     problems = []
     cloud = is_prefect_cloud_url(api_url)
     for index, pool in pools:
@@ -427,6 +432,8 @@ def _load_templates(
         if path is None:
             continue
         key = f"{NAMESPACE}:pools[{index}].prefect.base_job_template_file"
+        from pushpools.components.prefect.templates import TemplateError, check_template_shape
+
         try:
             template = _read_template(Path(path))
             check_template_shape(template)

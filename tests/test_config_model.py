@@ -46,6 +46,25 @@ def test_every_config_model_is_a_strict_frozen_pydantic_model() -> None:
         ), model
 
 
+def _bool_and_int_schemas(schema: Any) -> list[dict[str, Any]]:
+    if isinstance(schema, list):
+        return [found for item in schema for found in _bool_and_int_schemas(item)]
+    if not isinstance(schema, dict):
+        return []
+    own = [schema] if schema.get("type") in ("bool", "int") else []
+    return own + [found for value in schema.values() for found in _bool_and_int_schemas(value)]
+
+
+def test_every_true_false_and_whole_number_setting_is_strict_once_built() -> None:
+    # The models are built on first use (defer_build), after their bool and int fields
+    # were made strict: a "no" or "1" in a stack file must still be refused, everywhere.
+    for model in _models(StackConfig):
+        schemas = _bool_and_int_schemas(dict(model.__pydantic_core_schema__))
+        assert all(s.get("strict") is True for s in schemas), (model, schemas)
+    gcp = _models(StackConfig) - {StackConfig}
+    assert any(_bool_and_int_schemas(dict(m.__pydantic_core_schema__)) for m in gcp)
+
+
 def test_an_unknown_key_is_refused_naming_the_keys_allowed_there() -> None:
     problems = _problems({"pools": [_gcp_pool(regoin="us-east1")]})
     assert problems == [

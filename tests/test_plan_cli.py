@@ -161,6 +161,18 @@ def test_a_gcp_only_stack_imports_no_other_cloud_sdk_and_no_prefect() -> None:
         assert other not in imported["top"]
 
 
+def test_a_stack_that_registers_nothing_loads_none_of_the_prefect_side() -> None:
+    # Registration off (no Prefect API URL): the Prefect providers, their client and the
+    # URL checks are not imported, so a plan of such a stack does not pay for them.
+    imported = modules_imported_by_plan(BENCH_STACKS / "gcp-only.yaml")
+    assert imported["status"] == 0
+    prefect_side = {
+        f"pushpools.components.prefect.{module}"
+        for module in ("blocks", "work_pools", "work_queues", "templates", "client", "connection")
+    }
+    assert prefect_side.isdisjoint(imported["all"])
+
+
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_a_successful_plan_prints_nothing_on_stderr(stack: str) -> None:
     # Not even asyncio's "Exception ignored ... Invalid file descriptor" at exit.

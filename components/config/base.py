@@ -28,7 +28,12 @@ class ConfigModel(BaseModel):
     surrounding spaces; a validated model is frozen; true/false and whole numbers are taken
     only as such, never from text or from each other."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    # Built on first use, not when the class is made: the strict types below go into the
+    # one build (each model was built twice before), and a model only ever used inside
+    # another (a pool's names, its work queues) is built as part of it, not on its own.
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, str_strip_whitespace=True, defer_build=True
+    )
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
@@ -36,14 +41,15 @@ class ConfigModel(BaseModel):
         # program that writes a boolean or a number as text has made a mistake (YAML 1.2,
         # which Pulumi reads stack files with, keeps `no` a string): refuse it, so that
         # a truthy-looking "no" never turns adoption, deletion or rotation on or off.
-        changed = False
         for field in cls.model_fields.values():
-            strict = _strict(field.annotation)
-            if strict is not field.annotation:
-                field.annotation = strict
-                changed = True
-        if changed:
-            cls.model_rebuild(force=True)
+            field.annotation = _strict(field.annotation)
+        if not cls.__pydantic_fields_complete__:
+            # pydantic would collect its fields again when it builds it, from the
+            # annotations, and the strict types would be lost without a word.
+            raise TypeError(
+                f"{cls.__name__}: pydantic could not resolve all its annotations when the class "
+                "was made; define the names they use before it"
+            )
 
 
 _STRICT: dict[Any, Any] = {bool: StrictBool, int: StrictInt}

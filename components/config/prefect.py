@@ -24,10 +24,6 @@ from typing import TYPE_CHECKING, Any
 from pydantic import Field, field_validator, model_validator
 
 from pushpools.components.config.base import ConfigModel
-from pushpools.components.prefect.connection import (
-    normalize_api_url,
-    url_problem,
-)
 
 if TYPE_CHECKING:
     pass
@@ -77,6 +73,9 @@ class PrefectSettings(ConfigModel):
     def _api_url(cls, value: str | None) -> str | None:
         if value is None:
             return None
+        # Imported only for a stack that names a Prefect API URL.
+        from pushpools.components.prefect.connection import normalize_api_url, url_problem
+
         problem = url_problem(value)
         if problem:
             raise ValueError(problem)

@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Any
 import pulumi
 
 from pushpools.components.pool_component import CredentialsBlock, PoolComponent
-from pushpools.components.prefect.common import ConnectionArgs
 
 if TYPE_CHECKING:
     from pushpools.components.config.prefect import JobVariableSettings, WorkQueueSettings
     from pushpools.components.prefect.blocks import PrefectBlock
+    from pushpools.components.prefect.common import ConnectionArgs
     from pushpools.components.prefect.work_pools import PrefectWorkPool
     from pushpools.components.prefect.work_queues import PrefectWorkQueue
 

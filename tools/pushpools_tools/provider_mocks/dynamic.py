@@ -12,14 +12,8 @@ from typing import Any
 
 from pulumi.runtime.mocks import MockResourceArgs
 
-from pushpools.components import clock
-from pushpools.components.prefect.blocks import COMPUTED as BLOCK_COMPUTED
-from pushpools.components.prefect.blocks import block_id, data_hash
-from pushpools.components.prefect.templates import TemplateError, render_template
-from pushpools.components.prefect.work_pools import COMPUTED as POOL_COMPUTED
-from pushpools.components.prefect.work_queues import COMPUTED as QUEUE_COMPUTED
-from pushpools.components.prefect.work_queues import queue_resource_id
-from pushpools.components.rotation import stamped
+# Each mock imports its provider's module when a stack declares such a resource: a stack
+# that registers nothing in Prefect never loads the Prefect providers.
 
 # Fixed, so that plans of the same stack are identical from run to run.
 _NAMESPACE = uuid.UUID("1b5c2c41-7f0e-4c83-9b1f-3d5a0e6f2a10")
@@ -30,6 +24,9 @@ def _uuid(*parts: str) -> str:
 
 
 def _block(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    from pushpools.components.prefect.blocks import COMPUTED as BLOCK_COMPUTED
+    from pushpools.components.prefect.blocks import block_id, data_hash
+
     i = args.inputs
     document_id = _uuid(i["api_url"], "block", i["type_slug"], i["name"])
     outputs = {k: v for k, v in i.items() if k != "data" and k not in BLOCK_COMPUTED}
@@ -45,6 +42,9 @@ def _block(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
 
 
 def _work_pool(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    from pushpools.components.prefect.templates import TemplateError, render_template
+    from pushpools.components.prefect.work_pools import COMPUTED as POOL_COMPUTED
+
     i = args.inputs
     outputs = {k: v for k, v in i.items() if k not in POOL_COMPUTED}
     template = None
@@ -72,6 +72,9 @@ def _work_pool(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
 
 
 def _work_queue(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    from pushpools.components.prefect.work_queues import COMPUTED as QUEUE_COMPUTED
+    from pushpools.components.prefect.work_queues import queue_resource_id
+
     i = args.inputs
     outputs = {k: v for k, v in i.items() if k not in QUEUE_COMPUTED}
     return queue_resource_id(i["work_pool_name"], i["name"]), {
@@ -89,6 +92,9 @@ def _pause(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
 
 
 def _rotation(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    from pushpools.components import clock
+    from pushpools.components.rotation import stamped
+
     # What the provider's check stamps, as if the rotation were created today (offline,
     # there is no state with a running period).
     outputs = stamped({}, dict(args.inputs), clock.today_utc())
