@@ -78,43 +78,11 @@ def _public_network(
 ) -> Network:
     """One public subnet per zone, routed to an internet gateway."""
     opts = pulumi.ResourceOptions(parent=parent)
-    region = aws.region
-    named = str(aws.names.vpc)  # resolved by the config layer
     vpc = _vpc(f"{name}-vpc", aws, tags, opts)
-    gateway = ec2.InternetGateway(
-        f"{name}-internet-gateway",
-        vpc_id=vpc.id,
-        region=region,
-        tags={**tags, "Name": named},
-        opts=opts,
+    _, subnets = _public_subnets(
+        name, aws, tags, opts, vpc, [(zone, quarters[slot]) for zone, slot in zones]
     )
-    routes = ec2.RouteTable(
-        f"{name}-public-routes",
-        vpc_id=vpc.id,
-        routes=[{"cidr_block": "0.0.0.0/0", "gateway_id": gateway.id}],
-        region=region,
-        tags={**tags, "Name": f"{named}-public"},
-        opts=opts,
-    )
-    subnet_ids = []
-    for zone, slot in zones:
-        subnet = ec2.Subnet(
-            f"{name}-public-{zone}",
-            vpc_id=vpc.id,
-            cidr_block=str(quarters[slot]),
-            availability_zone=zone,
-            region=region,
-            tags={**tags, "Name": f"{named}-public-{zone}"},
-            opts=opts,
-        )
-        ec2.RouteTableAssociation(
-            f"{name}-public-{zone}-routes",
-            subnet_id=subnet.id,
-            route_table_id=routes.id,
-            region=region,
-            opts=opts,
-        )
-        subnet_ids.append(subnet.id)
+    subnet_ids = [subnet.id for subnet in subnets.values()]
     return Network(vpc_id=vpc.id, subnet_ids=pulumi.Output.all(*subnet_ids))
 
 
@@ -201,40 +169,17 @@ def _nat_gateways(
     gateway: in the first zone only, or in every zone with `nat_gateways: per_zone`."""
     region = aws.region
     named = str(aws.names.vpc)
-    gateway = ec2.InternetGateway(
-        f"{name}-nat-internet-gateway",
-        vpc_id=vpc.id,
-        region=region,
-        tags={**tags, "Name": named},
-        opts=opts,
-    )
-    public_routes = ec2.RouteTable(
-        f"{name}-nat-public-routes",
-        vpc_id=vpc.id,
-        routes=[{"cidr_block": "0.0.0.0/0", "gateway_id": gateway.id}],
-        region=region,
-        tags={**tags, "Name": f"{named}-public"},
-        opts=opts,
-    )
     per_zone = aws.network.nat_gateways is NatGateways.PER_ZONE
+    gateway, subnets = _public_subnets(
+        f"{name}-nat",
+        aws,
+        tags,
+        opts,
+        vpc,
+        [(zone, eighths[4 + slot]) for zone, slot in (zones if per_zone else zones[:1])],
+    )
     nats = {}
-    for zone, slot in zones if per_zone else zones[:1]:
-        subnet = ec2.Subnet(
-            f"{name}-nat-public-{zone}",
-            vpc_id=vpc.id,
-            cidr_block=str(eighths[4 + slot]),
-            availability_zone=zone,
-            region=region,
-            tags={**tags, "Name": f"{named}-public-{zone}"},
-            opts=opts,
-        )
-        ec2.RouteTableAssociation(
-            f"{name}-nat-public-{zone}-routes",
-            subnet_id=subnet.id,
-            route_table_id=public_routes.id,
-            region=region,
-            opts=opts,
-        )
+    for zone, subnet in subnets.items():
         address = ec2.Eip(
             f"{name}-nat-{zone}-address",
             domain="vpc",
@@ -254,6 +199,55 @@ def _nat_gateways(
             opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[gateway])),
         )
     return nats
+
+
+def _public_subnets(
+    prefix: str,
+    aws: EcsSettings,
+    tags: dict[str, str],
+    opts: pulumi.ResourceOptions,
+    vpc: ec2.Vpc,
+    zone_ranges: list[tuple[str, ipaddress.IPv4Network]],
+) -> tuple[ec2.InternetGateway, dict[str, ec2.Subnet]]:
+    """An internet gateway and, per zone, a public subnet routed to it: the tasks' own
+    subnets in the public layout (`prefix` the pool's name), or the NAT gateways' in the
+    `nat` layout (`<pool>-nat`)."""
+    region = aws.region
+    named = str(aws.names.vpc)  # resolved by the config layer
+    gateway = ec2.InternetGateway(
+        f"{prefix}-internet-gateway",
+        vpc_id=vpc.id,
+        region=region,
+        tags={**tags, "Name": named},
+        opts=opts,
+    )
+    routes = ec2.RouteTable(
+        f"{prefix}-public-routes",
+        vpc_id=vpc.id,
+        routes=[{"cidr_block": "0.0.0.0/0", "gateway_id": gateway.id}],
+        region=region,
+        tags={**tags, "Name": f"{named}-public"},
+        opts=opts,
+    )
+    subnets = {}
+    for zone, cidr in zone_ranges:
+        subnets[zone] = ec2.Subnet(
+            f"{prefix}-public-{zone}",
+            vpc_id=vpc.id,
+            cidr_block=str(cidr),
+            availability_zone=zone,
+            region=region,
+            tags={**tags, "Name": f"{named}-public-{zone}"},
+            opts=opts,
+        )
+        ec2.RouteTableAssociation(
+            f"{prefix}-public-{zone}-routes",
+            subnet_id=subnets[zone].id,
+            route_table_id=routes.id,
+            region=region,
+            opts=opts,
+        )
+    return gateway, subnets
 
 
 def _vpc(
