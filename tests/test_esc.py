@@ -74,3 +74,21 @@ def test_a_malformed_environment_list_is_refused_naming_it(tmp_path: Path) -> No
     assert result.returncode == 2
     assert "`environment`: {'imports': 3} is not a list of ESC environment names" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_stored_credentials_default_key_is_taken_from_the_environment(tmp_path: Path) -> None:
+    """A worker pool that stores the auth string (`prefect_api_auth_string_secret: {}`)
+    reads the default key `prefectAuthString`; an environment that provides it is enough."""
+    stack = tmp_path / "Pulumi.esc.yaml"
+    stack.write_text(
+        "environment: [acme/prefect-selfhosted]\n"
+        "config:\n"
+        "  pushpools:prefect:\n"
+        "    api_url: https://prefect.internal.example.com/api\n"
+        "  pushpools:pools:\n"
+        "    - name: ecs\n"
+        "      type: ecs\n"
+        "      aws: {region: eu-west-1, prefect_api_auth_string_secret: {}}\n"
+    )
+    document = json.loads(plan_cli("--stack-file", str(stack), "--json").stdout or "{}")
+    assert "pushpools:prefectAuthString" in document["environments"]["secrets_assumed_from_them"]

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from pushpools_tools.stack_yaml import (
     SECRET_PLACEHOLDER,
     ReadAs,
@@ -40,6 +42,7 @@ __all__ = [
 ]
 
 from pushpools.components.config.pool_types import KINDS, secret_setting
+from pushpools.components.config.stack import PoolConfig
 
 ESC_PLACEHOLDER = "[secret: from a Pulumi ESC environment]"
 # The secret keys of the `pushpools:` namespace an ESC environment is expected to supply
@@ -134,8 +137,14 @@ def _from_environments(
     wanted = [f"{project}:{key}" for key in _ESC_SECRET_KEYS]
     pools = stack_values.get(f"{project}:pools") or []
     for pool in pools if isinstance(pools, list) else []:
-        # Kinds with secret args (Modal's token, Coiled's) name the keys that hold them.
-        for kind in KINDS:
+        # Kinds with secret args (Modal's token, Coiled's, a stored Prefect key) name the
+        # keys that hold them; a valid pool says which, defaults included.
+        try:
+            named = PoolConfig.model_validate(pool).secret_config_keys()
+        except ValidationError:
+            named = {}  # reported by the config check; read the keys as written
+        wanted += [_qualify(key, project) for key in named]
+        for kind in () if named else KINDS:
             section = pool.get(kind.cloud.value) if isinstance(pool, dict) else None
             if isinstance(section, dict):
                 for field in kind.secret_args.values():
