@@ -43,7 +43,9 @@ class ConfigModel(BaseModel):
         # a truthy-looking "no" never turns adoption, deletion or rotation on or off.
         for field in cls.model_fields.values():
             field.annotation = _strict(field.annotation)
-        if not cls.__pydantic_fields_complete__:
+        # (pydantic before 2.11 has no such flag; tests/test_config_model.py checks every
+        # model's strictness once built, on the lowest pydantic allowed too.)
+        if not getattr(cls, "__pydantic_fields_complete__", True):
             # pydantic would collect its fields again when it builds it, from the
             # annotations, and the strict types would be lost without a word.
             raise TypeError(
