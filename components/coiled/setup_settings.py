@@ -14,6 +14,7 @@ from pydantic import Field, field_validator, model_validator
 
 from pushpools.components.aws.settings import _iam, _iam_name
 from pushpools.components.config.base import ConfigModel
+from pushpools.components.gcp.ids import checked_project_id, checked_service_account_id
 from pushpools.components.naming import NameRule, Naming, fill_names
 
 # An AWS account ID, or the ARN of an account root, role or user (what Coiled's setup page
@@ -24,8 +25,6 @@ _PRINCIPAL = re.compile(
 )
 # sts:AssumeRole's ExternalId: 2-1224 characters of these (AWS STS API reference).
 _EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]{2,1224}$", re.ASCII)
-_GCP_PROJECT = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
-_GCP_ACCOUNT_ID = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
 # Custom role IDs: letters, digits, underscores and periods, 3-64 (no dashes).
 _GCP_ROLE_ID = re.compile(r"^[A-Za-z0-9_.]{3,64}$")
 
@@ -183,12 +182,7 @@ class CoiledGcpNames(ConfigModel):
     @field_validator("service_account", "data_service_account")
     @classmethod
     def _account(cls, value: str | None) -> str | None:
-        if value is not None and not _GCP_ACCOUNT_ID.match(value):
-            raise ValueError(
-                f"{value!r} is not a valid service account ID; allowed: 6-30 lowercase "
-                "letters, digits and dashes, starting with a letter"
-            )
-        return value
+        return None if value is None else checked_service_account_id(value)
 
     @field_validator("role", "data_role")
     @classmethod
@@ -217,12 +211,7 @@ class CoiledGcpSetup(ConfigModel):
     @field_validator("project")
     @classmethod
     def _project(cls, value: str) -> str:
-        if not _GCP_PROJECT.match(value):
-            raise ValueError(
-                f"{value!r} is not a valid GCP project ID; allowed: 6-30 characters, "
-                "lowercase letters, digits and dashes, starting with a letter"
-            )
-        return value
+        return checked_project_id(value)
 
     def email(self, account_id: str | None) -> str:
         return f"{account_id}@{self.project}.iam.gserviceaccount.com"

@@ -15,6 +15,7 @@ from enum import StrEnum
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from pushpools.components.config.base import ConfigModel
+from pushpools.components.gcp.ids import checked_project_id
 from pushpools.components.naming import NameRule, Naming, derive
 
 # Google's rule for a connector's name (the API refuses anything else).
@@ -24,7 +25,6 @@ DERIVED_CONNECTOR_NAME = "{pool}-vpc"
 HELPER_CONNECTOR_NAME = "prefect-cloud-run-vpc"
 # VPC network and subnetwork names (RFC 1035 labels, as Compute Engine names).
 _NETWORK_NAME = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
-_PROJECT_ID = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
 # A connector's full resource name; its project may be an ID or a number.
 _CONNECTOR_ID = re.compile(
     r"^projects/(?P<project>[a-z][a-z0-9-]{4,28}[a-z0-9]|\d{1,20})"
@@ -154,13 +154,7 @@ class NewConnector(ConfigModel):
     @field_validator("host_project")
     @classmethod
     def _host_project(cls, value: str | None) -> str | None:
-        if value is not None and not _PROJECT_ID.match(value):
-            raise ValueError(
-                f"{value!r} is not a valid GCP project ID; allowed: 6-30 characters, "
-                "lowercase letters, digits and hyphens, starting with a letter, "
-                "not ending with a hyphen"
-            )
-        return value
+        return None if value is None else checked_project_id(value)
 
     @model_validator(mode="after")
     def _one_place(self) -> NewConnector:

@@ -20,6 +20,7 @@ from pushpools.components.config.api_key_secret import (
 )
 from pushpools.components.config.base import ConfigModel, FromAnotherResource, refuse_repeats
 from pushpools.components.config.pool_types import Cloud
+from pushpools.components.gcp.ids import checked_project_id, checked_service_account_id
 from pushpools.components.gcp.network_settings import CloudRunNetwork
 from pushpools.components.naming import NameRule, Naming, fill_names
 from pushpools.components.tagging import slug
@@ -72,8 +73,6 @@ CLOUD_RUN_REGIONS = frozenset(
     ]
 )
 
-_PROJECT_ID = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
-_ACCOUNT_ID = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
 _REPOSITORY_ID = re.compile(r"^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$")
 # A service account's email: user-managed (<id>@<project>.iam.gserviceaccount.com) or
 # Google-managed, such as the Compute Engine default (<number>-compute@developer...).
@@ -126,13 +125,7 @@ class CloudRunNames(ConfigModel):
     @field_validator("service_account", "runtime_service_account")
     @classmethod
     def _account_id(cls, value: str | None) -> str | None:
-        if value is not None and not _ACCOUNT_ID.match(value):
-            raise ValueError(
-                f"{value!r} is not a valid service account ID; allowed: 6-30 characters, "
-                "lowercase letters, digits and hyphens, starting with a letter, "
-                "not ending with a hyphen"
-            )
-        return value
+        return None if value is None else checked_service_account_id(value)
 
     @field_validator("repository")
     @classmethod
@@ -251,13 +244,7 @@ class CloudRunSettings(ConfigModel):
     @field_validator("project")
     @classmethod
     def _project_id(cls, value: str) -> str:
-        if not _PROJECT_ID.match(value):
-            raise ValueError(
-                f"{value!r} is not a valid GCP project ID; allowed: 6-30 characters, "
-                "lowercase letters, digits and hyphens, starting with a letter, "
-                "not ending with a hyphen"
-            )
-        return value
+        return checked_project_id(value)
 
     @field_validator("region")
     @classmethod
