@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from pushpools.components.loader import ConfigError
-from pushpools_tools.engine import ProgramRun, Registration, reveal
+from pushpools_tools.engine import FaithfulMonitor, ProgramRun, Registration, reveal
 from pushpools_tools.plan import run_stack
 from pushpools_tools.stackfile import StackSettings
 
@@ -101,3 +101,17 @@ def modules_imported_by_plan(stack_file: Path) -> dict[str, Any]:
         check=True,
     )
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def retain_on_delete_requests(monkeypatch: pytest.MonkeyPatch) -> dict[str, bool]:
+    """Logical name -> the `retainOnDelete` option each registration asks the engine for,
+    for the runs of this test."""
+    seen: dict[str, bool] = {}
+    register = FaithfulMonitor.RegisterResource
+
+    def recording(monitor: FaithfulMonitor, request: Any) -> Any:
+        seen[request.name] = bool(request.retainOnDelete)
+        return register(monitor, request)
+
+    monkeypatch.setattr(FaithfulMonitor, "RegisterResource", recording)
+    return seen

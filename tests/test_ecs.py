@@ -16,7 +16,6 @@ from pushpools.components.aws.fargate_zones import fargate_zones
 from pushpools.components.aws.settings import EcsSettings
 from pushpools.components.pool_args import ComponentArgsError
 from pushpools_tools.engine import (
-    FaithfulMonitor,
     ProgramRun,
     Registration,
     is_secret,
@@ -30,6 +29,7 @@ from tests.harness import (
     config_problems,
     inputs,
     outputs,
+    retain_on_delete_requests,
     run_config,
     run_pools,
     settings_for,
@@ -798,19 +798,6 @@ SERVICE_LINKED_ROLE = "aws:iam/serviceLinkedRole:ServiceLinkedRole"
 GET_ROLE = "aws:iam/getRole:getRole"
 
 
-def _retain_on_delete(monkeypatch: pytest.MonkeyPatch) -> dict[str, bool]:
-    """Logical name -> the `retainOnDelete` option each registration asks the engine for."""
-    seen: dict[str, bool] = {}
-    register = FaithfulMonitor.RegisterResource
-
-    def recording(monitor: FaithfulMonitor, request: Any) -> Any:
-        seen[request.name] = bool(request.retainOnDelete)
-        return register(monitor, request)
-
-    monkeypatch.setattr(FaithfulMonitor, "RegisterResource", recording)
-    return seen
-
-
 def test_by_default_the_service_linked_role_is_looked_up_never_created(
     default_run: ProgramRun,
 ) -> None:
@@ -855,7 +842,7 @@ def test_created_once_for_the_stack_retained_and_every_cluster_waits_for_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(aws_mocks, "ACCOUNT_ROLES", {})  # a fresh account
-    retained = _retain_on_delete(monkeypatch)
+    retained = retain_on_delete_requests(monkeypatch)
     run = run_pools(
         _ecs_pool("etl-ecs", create_service_linked_role=True),
         _ecs_pool("batch-ecs", region="eu-west-1", create_service_linked_role=True),

@@ -17,7 +17,7 @@ import yaml
 
 from pushpools.components.pool_args import ComponentArgsError
 from pushpools.components.prefect.templates import TemplateError, render_template
-from pushpools_tools.engine import FaithfulMonitor, ProgramRun, run_program
+from pushpools_tools.engine import ProgramRun, run_program
 from pushpools_tools.plan import run_stack
 from pushpools_tools.provider_mocks import aws as aws_mocks
 from tests.harness import (
@@ -26,6 +26,7 @@ from tests.harness import (
     inputs,
     modules_imported_by_plan,
     outputs,
+    retain_on_delete_requests,
     run_pools,
     settings_for,
 )
@@ -134,19 +135,6 @@ def test_the_template_defaults_to_the_role_and_no_key_exists(run: ProgramRun) ->
 GET_PROVIDER = "aws:iam/getOpenIdConnectProvider:getOpenIdConnectProvider"
 
 
-def _retain_on_delete(monkeypatch: pytest.MonkeyPatch) -> dict[str, bool]:
-    """Logical name -> the `retainOnDelete` option each registration asks the engine for."""
-    seen: dict[str, bool] = {}
-    register = FaithfulMonitor.RegisterResource
-
-    def recording(monitor: FaithfulMonitor, request: Any) -> Any:
-        seen[request.name] = bool(request.retainOnDelete)
-        return register(monitor, request)
-
-    monkeypatch.setattr(FaithfulMonitor, "RegisterResource", recording)
-    return seen
-
-
 def test_by_default_the_provider_is_looked_up_once_and_never_created() -> None:
     # A second stack in the account: it trusts the provider another stack (or a person)
     # created, and its destroy cannot delete it.
@@ -193,7 +181,7 @@ def test_the_creating_stack_owns_the_provider_and_keeps_it_on_destroy(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(aws_mocks, "ACCOUNT_OIDC_PROVIDERS", {})  # a fresh account
-    retained = _retain_on_delete(monkeypatch)
+    retained = retain_on_delete_requests(monkeypatch)
     run = run_pools(
         federated("a", create_oidc_provider=True),
         federated("b", role_name="PrefectManagedB", create_oidc_provider=True),
