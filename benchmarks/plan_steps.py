@@ -13,7 +13,6 @@ and the provider modules the stack's plan loads.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -21,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from instructions import instructions
-from run import CHILD_ENV, ROOT, provider_modules
+from run import CHILD_ENV, ROOT, modules_listed_by, provider_modules
 
 # The modules of pushpools a plan imports, in the order it imports them.
 _PUSHPOOLS_MODULES = """
@@ -61,15 +60,7 @@ sys.exit(main(["plan", "--stack-file", {stack!r}]))
 
 
 def pushpools_modules(stack: Path) -> list[str]:
-    out = subprocess.run(
-        [sys.executable, "-c", _PUSHPOOLS_MODULES, str(stack)],
-        cwd=ROOT,
-        env=CHILD_ENV,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    return json.loads(out.strip().splitlines()[-1])
+    return modules_listed_by(_PUSHPOOLS_MODULES, stack)
 
 
 def steps(stack: Path) -> list[tuple[str, str]]:

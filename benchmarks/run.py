@@ -70,8 +70,13 @@ CHILD_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECOD
 
 
 def provider_modules(stack: Path) -> list[str]:
+    return modules_listed_by(_PROVIDER_MODULES, stack)
+
+
+def modules_listed_by(script: str, stack: Path) -> list[str]:
+    """The module names a child running `script` on the stack prints last, as JSON."""
     out = subprocess.run(
-        [sys.executable, "-c", _PROVIDER_MODULES, str(stack)],
+        [sys.executable, "-c", script, str(stack)],
         cwd=ROOT,
         env=CHILD_ENV,
         capture_output=True,
